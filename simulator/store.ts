@@ -1,0 +1,224 @@
+// The simulator's App Store Connect records and their JSON:API form. Resources carry exactly the
+// attributes and relationships the spec declares for them.
+import type { Assembly } from './storage.js'
+import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
+
+export type DeliveryState = 'AWAITING_UPLOAD' | 'UPLOAD_COMPLETE' | 'COMPLETE' | 'FAILED'
+
+export interface PackRecord {
+  id: string
+  appId: string
+  identifier: string
+  archived: boolean
+  createdDate: string
+  internalBetaVersionId?: string
+}
+
+export interface VersionRecord {
+  id: string
+  packId: string
+  number: number
+  state: VersionState
+  platforms: Platform[]
+  createdDate: string
+  stateDetails?: { errors: StateMessage[]; warnings: StateMessage[]; infos: StateMessage[] }
+  assetFileId?: string
+  manifestFileId?: string
+  internalBetaReleaseId?: string
+}
+
+export interface UploadOperationRecord {
+  partNumber: number
+  offset: number
+  length: number
+  url: string
+  expiration: string
+  requestHeaders: { name: string; value: string }[]
+}
+
+export interface FileChecksums {
+  file?: { hash: string; algorithm: ChecksumAlgorithm }
+  composite?: { hash: string; algorithm: 'MD5' }
+}
+
+export interface UploadFileRecord {
+  id: string
+  versionId: string
+  assetType: 'ASSET' | 'MANIFEST'
+  fileName: string
+  fileSize: number
+  assetToken: string
+  deliveryState: DeliveryState
+  errors: StateMessage[]
+  warnings: StateMessage[]
+  operations: UploadOperationRecord[]
+  /** What the reservation announced; the checksums the client sent are stored once committed. */
+  announced: FileChecksums
+  committedChecksums?: FileChecksums
+  committedLegacyChecksum?: string
+  assembly?: Assembly
+}
+
+export interface InternalBetaReleaseRecord {
+  id: string
+  versionId: string
+  state: 'READY_FOR_TESTING' | 'SUPERSEDED'
+}
+
+type Resource = { type: string; id: string; attributes?: Record<string, unknown>; relationships?: Record<string, unknown>; links: { self: string } }
+
+/** Sparse fieldsets: `fields[type]=a,b` keeps only those attributes and relationships. */
+export type FieldSelection = Map<string, Set<string>>
+
+function select(resource: Resource, fields: FieldSelection): Resource {
+  const wanted = fields.get(resource.type)
+  if (!wanted) return resource
+  const pick = (o?: Record<string, unknown>) => (o ? Object.fromEntries(Object.entries(o).filter(([k]) => wanted.has(k))) : undefined)
+  const attributes = pick(resource.attributes)
+  const relationships = pick(resource.relationships)
+  return {
+    type: resource.type,
+    id: resource.id,
+    ...(attributes && Object.keys(attributes).length ? { attributes } : {}),
+    ...(relationships && Object.keys(relationships).length ? { relationships } : {}),
+    links: resource.links
+  }
+}
+
+const toOne = (type: string, id?: string) => (id ? { data: { type, id } } : {})
+
+export class Store {
+  readonly apps = new Set<string>()
+  readonly packs = new Map<string, PackRecord>()
+  readonly versions = new Map<string, VersionRecord>()
+  readonly uploadFiles = new Map<string, UploadFileRecord>()
+  readonly internalBetaReleases = new Map<string, InternalBetaReleaseRecord>()
+
+  constructor(private readonly baseUrl: () => string) {}
+
+  versionsOf(packId: string): VersionRecord[] {
+    return [...this.versions.values()].filter((v) => v.packId === packId)
+  }
+
+  uploadFilesOf(versionId: string): UploadFileRecord[] {
+    return [...this.uploadFiles.values()].filter((f) => f.versionId === versionId)
+  }
+
+  packJson(pack: PackRecord, fields: FieldSelection = new Map()): Resource {
+    const self = `${this.baseUrl()}/v1/backgroundAssets/${pack.id}`
+    const usedBytes = this.versionsOf(pack.id)
+      .filter((v) => v.state === 'COMPLETE' && v.assetFileId)
+      .reduce((max, v) => Math.max(max, this.uploadFiles.get(v.assetFileId!)?.fileSize ?? 0), 0)
+    return select(
+      {
+        type: 'backgroundAssets',
+        id: pack.id,
+        attributes: { archived: pack.archived, assetPackIdentifier: pack.identifier, createdDate: pack.createdDate, usedBytes },
+        relationships: {
+          app: toOne('apps', pack.appId),
+          versions: { links: { self: `${self}/relationships/versions`, related: `${self}/versions` } },
+          internalBetaVersion: toOne('backgroundAssetVersions', pack.internalBetaVersionId)
+        },
+        links: { self }
+      },
+      fields
+    )
+  }
+
+  versionJson(version: VersionRecord, fields: FieldSelection = new Map()): Resource {
+    const self = `${this.baseUrl()}/v1/backgroundAssetVersions/${version.id}`
+    return select(
+      {
+        type: 'backgroundAssetVersions',
+        id: version.id,
+        attributes: {
+          createdDate: version.createdDate,
+          platforms: version.platforms,
+          state: version.state,
+          ...(version.stateDetails ? { stateDetails: version.stateDetails } : {}),
+          version: String(version.number)
+        },
+        relationships: {
+          backgroundAsset: toOne('backgroundAssets', version.packId),
+          internalBetaRelease: toOne('backgroundAssetVersionInternalBetaReleases', version.internalBetaReleaseId),
+          assetFile: toOne('backgroundAssetUploadFiles', version.assetFileId),
+          manifestFile: toOne('backgroundAssetUploadFiles', version.manifestFileId),
+          backgroundAssetUploadFiles: {
+            links: { self: `${self}/relationships/backgroundAssetUploadFiles`, related: `${self}/backgroundAssetUploadFiles` }
+          }
+        },
+        links: { self }
+      },
+      fields
+    )
+  }
+
+  uploadFileJson(file: UploadFileRecord, fields: FieldSelection = new Map()): Resource {
+    const checksums = file.committedChecksums ?? file.announced
+    return select(
+      {
+        type: 'backgroundAssetUploadFiles',
+        id: file.id,
+        attributes: {
+          assetDeliveryState: {
+            state: file.deliveryState,
+            ...(file.errors.length ? { errors: file.errors } : {}),
+            ...(file.warnings.length ? { warnings: file.warnings } : {})
+          },
+          assetToken: file.assetToken,
+          assetType: file.assetType,
+          fileName: file.fileName,
+          fileSize: file.fileSize,
+          ...(file.committedLegacyChecksum ? { sourceFileChecksum: file.committedLegacyChecksum } : {}),
+          sourceFileChecksums: checksums,
+          // Operations are only handed out while the upload can still use them.
+          ...(file.deliveryState === 'AWAITING_UPLOAD'
+            ? {
+                uploadOperations: file.operations.map((op) => ({
+                  method: 'PUT',
+                  url: op.url,
+                  length: op.length,
+                  offset: op.offset,
+                  requestHeaders: op.requestHeaders,
+                  expiration: op.expiration,
+                  partNumber: op.partNumber
+                }))
+              }
+            : {})
+        },
+        links: { self: `${this.baseUrl()}/v1/backgroundAssetUploadFiles/${file.id}` }
+      },
+      fields
+    )
+  }
+
+  internalBetaReleaseJson(release: InternalBetaReleaseRecord, fields: FieldSelection = new Map()): Resource {
+    return select(
+      {
+        type: 'backgroundAssetVersionInternalBetaReleases',
+        id: release.id,
+        attributes: { state: release.state },
+        relationships: { backgroundAssetVersion: toOne('backgroundAssetVersions', release.versionId) },
+        links: { self: `${this.baseUrl()}/v1/backgroundAssetVersionInternalBetaReleases/${release.id}` }
+      },
+      fields
+    )
+  }
+
+  /** The `included` array for a version, for the relationships named in `include`. */
+  includedForVersions(versions: VersionRecord[], include: string[], fields: FieldSelection): Resource[] {
+    const seen = new Map<string, Resource>()
+    const add = (r: Resource | undefined) => r && seen.set(`${r.type}/${r.id}`, r)
+    for (const v of versions) {
+      for (const name of include) {
+        if (name === 'backgroundAsset') add(this.packJson(this.packs.get(v.packId)!, fields))
+        if (name === 'assetFile' && v.assetFileId) add(this.uploadFileJson(this.uploadFiles.get(v.assetFileId)!, fields))
+        if (name === 'manifestFile' && v.manifestFileId) add(this.uploadFileJson(this.uploadFiles.get(v.manifestFileId)!, fields))
+        if (name === 'internalBetaRelease' && v.internalBetaReleaseId) {
+          add(this.internalBetaReleaseJson(this.internalBetaReleases.get(v.internalBetaReleaseId)!, fields))
+        }
+      }
+    }
+    return [...seen.values()]
+  }
+}
