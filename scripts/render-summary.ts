@@ -1,0 +1,30 @@
+// Renders the job summary's HTML for a terminal: headings, the table as aligned columns, lists.
+export function renderSummary(html: string): string {
+  const text = (s: string) =>
+    s
+      .replace(/<[^>]+>/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+      .trim()
+  const lines: string[] = []
+  const tokens = html.match(/<h\d>[\s\S]*?<\/h\d>|<table>[\s\S]*?<\/table>|<ul>[\s\S]*?<\/ul>|<pre>[\s\S]*?<\/pre>|<details>[\s\S]*?<\/details>|<p>[\s\S]*?<\/p>/g) ?? []
+  for (const token of tokens) {
+    if (token.startsWith('<table')) {
+      const rows = [...token.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1].matchAll(/<t[hd]>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1])))
+      const width = Math.max(...rows.map((r) => r[0].length))
+      for (const [i, row] of rows.entries()) {
+        lines.push(`  ${row[0].padEnd(width)}  ${row[1] ?? ''}`)
+        if (i === 0) lines.push(`  ${'-'.repeat(width)}  ${'-'.repeat(30)}`)
+      }
+    } else if (token.startsWith('<ul') || token.startsWith('<details')) {
+      const summary = /<summary>([\s\S]*?)<\/summary>/.exec(token)?.[1]
+      if (summary) lines.push(text(summary))
+      for (const item of token.matchAll(/<li>([\s\S]*?)<\/li>/g)) lines.push(`  • ${text(item[1])}`)
+    } else {
+      lines.push(text(token))
+    }
+    lines.push('')
+  }
+  return lines.join('\n')
+}

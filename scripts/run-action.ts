@@ -1,0 +1,73 @@
+// Runs dist/index.js exactly as the runner does: INPUT_* variables (hyphens kept), GITHUB_OUTPUT
+// and GITHUB_STEP_SUMMARY files, a workspace as the working directory. Used by the demo, the
+// end-to-end tests and the benchmark.
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+  /** Peak resident memory of the action process, in bytes (from the process's own report). */
+  peakRssBytes?: number
+  durationMs: number
+}
+
+/** Parses the `name<<delimiter … delimiter` records that @actions/core appends to GITHUB_OUTPUT. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
+    if (!m) continue
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
+    outputs[m[1]] = value.join('\n')
+  }
+  return outputs
+}
+
+export async function runAction(inputs: Record<string, string>, options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<ActionRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'action-run-'))
+  const outputFile = join(dir, 'output')
+  const summaryFile = join(dir, 'summary')
+  await writeFile(outputFile, '')
+  await writeFile(summaryFile, '')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? dir,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: dir,
+    ...options.env
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+  const started = Date.now()
+  const child = spawn(process.execPath, [DIST], { cwd: options.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+  const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)))
+  clearTimeout(timer)
+  const peak = /peak RSS (\d+) bytes/.exec(stdout)?.[1]
+  const run: ActionRun = {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(await readFile(outputFile, 'utf8')),
+    summary: await readFile(summaryFile, 'utf8'),
+    peakRssBytes: peak ? Number(peak) : undefined,
+    durationMs: Date.now() - started
+  }
+  await rm(dir, { recursive: true, force: true })
+  return run
+}

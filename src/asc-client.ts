@@ -1,0 +1,247 @@
+// The App Store Connect API over undici: JSON:API requests, Apple's error documents, the one
+// retry policy, paging, and the rate-limit header. Only this module talks to the API.
+import * as core from '@actions/core'
+import { Agent, request, type Dispatcher } from 'undici'
+import type { TokenProvider } from './auth.js'
+import { PAGE_LIMIT } from './constants.js'
+import { AscApiError, UncertainOutcomeError, describeCause } from './errors.js'
+import type { components } from './generated/asc-api.js'
+import { API_RETRY, RATE_LIMIT_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
+
+type Schemas = components['schemas']
+export type BackgroundAsset = Schemas['BackgroundAsset']
+export type BackgroundAssetVersion = Schemas['BackgroundAssetVersion']
+export type BackgroundAssetUploadFile = Schemas['BackgroundAssetUploadFile']
+export type UploadFileUpdateAttributes = NonNullable<Schemas['BackgroundAssetUploadFileUpdateRequest']['data']['attributes']>
+export type VersionsResponse = Schemas['BackgroundAssetVersionsResponse']
+export type VersionResponse = Schemas['BackgroundAssetVersionResponse']
+type Included = NonNullable<VersionsResponse['included']>[number]
+
+export type Query = Record<string, string | number>
+
+export interface RateLimit {
+  limit: number
+  remaining: number
+}
+
+interface CallOptions {
+  /** Safe to repeat after a 5xx or a network error (reads, and writes made idempotent by the caller). */
+  idempotent: boolean
+  body?: unknown
+}
+
+/** Low remaining budget: space requests out rather than run into 429s. */
+const LOW_BUDGET_SHARE = 0.05
+
+export function parseRateLimit(header: string | string[] | undefined): RateLimit | undefined {
+  const text = Array.isArray(header) ? header[0] : header
+  const limit = /user-hour-lim:(\d+)/.exec(text ?? '')?.[1]
+  const remaining = /user-hour-rem:(\d+)/.exec(text ?? '')?.[1]
+  return limit && remaining ? { limit: Number(limit), remaining: Number(remaining) } : undefined
+}
+
+export class AppStoreConnectClient {
+  /** The last X-Rate-Limit seen. */
+  rateLimit?: RateLimit
+  /** Requests sent, and how many of them were retries. */
+  requests = 0
+  retries = 0
+
+  private constructor(
+    private readonly baseUrl: URL,
+    private readonly tokens: TokenProvider,
+    private readonly dispatcher: Dispatcher
+  ) {}
+
+  static create(baseUrl: URL, tokens: TokenProvider): AppStoreConnectClient {
+    const agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connections: 4 })
+    return new AppStoreConnectClient(baseUrl, tokens, agent)
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close()
+  }
+
+  // ---- operations used by the pipeline ------------------------------------------------------
+
+  async findAssetPack(appId: string, identifier: string): Promise<BackgroundAsset | undefined> {
+    for await (const page of this.pages<Schemas['BackgroundAssetsResponse']>(`/v1/apps/${appId}/backgroundAssets`, {
+      'filter[assetPackIdentifier]': identifier,
+      limit: PAGE_LIMIT
+    })) {
+      const pack = page.data.find((p) => p.attributes?.assetPackIdentifier === identifier)
+      if (pack) return pack
+    }
+    return undefined
+  }
+
+  async createAssetPack(appId: string, identifier: string): Promise<BackgroundAsset> {
+    const body: Schemas['BackgroundAssetCreateRequest'] = {
+      data: { type: 'backgroundAssets', attributes: { assetPackIdentifier: identifier }, relationships: { app: { data: { type: 'apps', id: appId } } } }
+    }
+    return (await this.call<Schemas['BackgroundAssetResponse']>('POST', '/v1/backgroundAssets', {}, { idempotent: false, body })).data
+  }
+
+  /** Every page of a pack's versions, with the asked-for relationships included. */
+  async *versionPages(packId: string, query: Query): AsyncGenerator<VersionsResponse> {
+    yield* this.pages<VersionsResponse>(`/v1/backgroundAssets/${packId}/versions`, { limit: PAGE_LIMIT, ...query })
+  }
+
+  async createVersion(packId: string): Promise<BackgroundAssetVersion> {
+    // The create request has no attributes: Apple assigns the version number.
+    const body: Schemas['BackgroundAssetVersionCreateRequest'] = {
+      data: { type: 'backgroundAssetVersions', relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } } }
+    }
+    return (await this.call<Schemas['BackgroundAssetVersionResponse']>('POST', '/v1/backgroundAssetVersions', {}, { idempotent: false, body })).data
+  }
+
+  async getVersion(id: string, include?: string): Promise<VersionResponse> {
+    return this.call<VersionResponse>('GET', `/v1/backgroundAssetVersions/${id}`, include ? { include } : {}, { idempotent: true })
+  }
+
+  async listUploadFiles(versionId: string): Promise<BackgroundAssetUploadFile[]> {
+    const files: BackgroundAssetUploadFile[] = []
+    for await (const page of this.pages<Schemas['BackgroundAssetUploadFilesResponse']>(`/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`, { limit: PAGE_LIMIT })) {
+      files.push(...page.data)
+    }
+    return files
+  }
+
+  async reserveUploadFile(versionId: string, assetType: 'ASSET' | 'MANIFEST', fileName: string, fileSize: number): Promise<BackgroundAssetUploadFile> {
+    const body: Schemas['BackgroundAssetUploadFileCreateRequest'] = {
+      data: {
+        type: 'backgroundAssetUploadFiles',
+        attributes: { assetType, fileName, fileSize },
+        relationships: { backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } } }
+      }
+    }
+    return this.maskUploadUrls((await this.call<Schemas['BackgroundAssetUploadFileResponse']>('POST', '/v1/backgroundAssetUploadFiles', {}, { idempotent: false, body })).data)
+  }
+
+  async getUploadFile(id: string): Promise<BackgroundAssetUploadFile> {
+    return this.maskUploadUrls((await this.call<Schemas['BackgroundAssetUploadFileResponse']>('GET', `/v1/backgroundAssetUploadFiles/${id}`, {}, { idempotent: true })).data)
+  }
+
+  /** The caller makes a commit safe to repeat by re-reading the upload file first. */
+  async updateUploadFile(id: string, attributes: UploadFileUpdateAttributes, idempotent: boolean): Promise<BackgroundAssetUploadFile> {
+    const body: Schemas['BackgroundAssetUploadFileUpdateRequest'] = { data: { type: 'backgroundAssetUploadFiles', id, attributes } }
+    return (await this.call<Schemas['BackgroundAssetUploadFileResponse']>('PATCH', `/v1/backgroundAssetUploadFiles/${id}`, {}, { idempotent, body })).data
+  }
+
+  // ---- JSON:API plumbing ---------------------------------------------------------------------
+
+  /** Follows `links.next` to the end, only ever on the API's own origin (the token goes along). */
+  async *pages<T extends { links: { next?: string } }>(path: string, query: Query): AsyncGenerator<T> {
+    let next: string | undefined = this.url(path, query).toString()
+    while (next) {
+      const url = new URL(next)
+      if (url.origin !== this.baseUrl.origin) throw new Error(`App Store Connect returned a next-page link on another host (${url.origin}); refusing to send the API token there.`)
+      const page: T = await this.call<T>('GET', url.pathname, Object.fromEntries(url.searchParams), { idempotent: true })
+      yield page
+      next = page.links.next
+    }
+  }
+
+  private url(path: string, query: Query): URL {
+    const url = new URL(`${this.baseUrl.pathname.replace(/\/$/, '')}${path}`, this.baseUrl)
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v))
+    return url
+  }
+
+  private maskUploadUrls(file: BackgroundAssetUploadFile): BackgroundAssetUploadFile {
+    for (const op of file.attributes?.uploadOperations ?? []) if (op.url) core.setSecret(op.url)
+    return file
+  }
+
+  private async call<T>(method: string, path: string, query: Query, options: CallOptions): Promise<T> {
+    const url = this.url(path, query)
+    const label = `${method} ${url.pathname}`
+    let rateLimited = 0
+    let failures = 0
+    let renewed = false
+    let freshToken = false
+    for (;;) {
+      await this.paceForBudget()
+      this.requests++
+      let status: number
+      let text: string
+      try {
+        const token = await this.tokens.token(freshToken)
+        freshToken = false
+        const response = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          dispatcher: this.dispatcher,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(options.body ? { 'content-type': 'application/json' } : {})
+          },
+          body: options.body ? JSON.stringify(options.body) : undefined
+        })
+        status = response.statusCode
+        text = await response.body.text()
+        this.rateLimit = parseRateLimit(response.headers['x-rate-limit']) ?? this.rateLimit
+      } catch (error) {
+        if (!isNetworkError(error)) throw error
+        if (!options.idempotent) throw new UncertainOutcomeError(label, error)
+        if (++failures >= API_RETRY.attempts) throw new Error(`${label} failed ${failures} times: ${describeCause(error)}`)
+        await this.retryAfter(label, failures, API_RETRY.attempts, describeCause(error), backoffMs(failures, API_RETRY))
+        continue
+      }
+      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T
+      const error = new AscApiError(status, parseErrors(text), label)
+      if (status === 401 && !renewed) {
+        // One fresh token settles a token that expired in flight; a second 401 is the key or the clock.
+        renewed = freshToken = true
+        this.retries++
+        continue
+      }
+      if (status === 429 && ++rateLimited < RATE_LIMIT_RETRY.attempts) {
+        await this.retryAfter(label, rateLimited, RATE_LIMIT_RETRY.attempts, `429 rate limit (${this.budgetText()})`, backoffMs(rateLimited, RATE_LIMIT_RETRY))
+        continue
+      }
+      if (isRetryableStatus(status) && status !== 429) {
+        if (!options.idempotent) throw new UncertainOutcomeError(label, error)
+        if (++failures < API_RETRY.attempts) {
+          await this.retryAfter(label, failures, API_RETRY.attempts, `${status}`, backoffMs(failures, API_RETRY))
+          continue
+        }
+      }
+      throw error
+    }
+  }
+
+  private async retryAfter(label: string, attempt: number, attempts: number, reason: string, delayMs: number): Promise<void> {
+    this.retries++
+    core.info(`${label}: attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)
+    await sleep(delayMs)
+  }
+
+  private budgetText(): string {
+    return this.rateLimit ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour` : 'no X-Rate-Limit seen'
+  }
+
+  /** With under 5% of the hourly budget left, spread the rest over the hour instead of spending it now. */
+  private async paceForBudget(): Promise<void> {
+    const budget = this.rateLimit
+    if (!budget || budget.remaining > budget.limit * LOW_BUDGET_SHARE) return
+    const delayMs = Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget.remaining, 1)))
+    core.info(`Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`)
+    await sleep(delayMs)
+  }
+}
+
+function parseErrors(text: string): AscApiError['errors'] {
+  try {
+    const parsed = JSON.parse(text) as { errors?: AscApiError['errors'] }
+    if (Array.isArray(parsed.errors)) return parsed.errors
+  } catch {
+    // Not JSON (a proxy's error page): reported below as an error without details.
+  }
+  return []
+}
+
+/** The resource of `included` a to-one relationship points at. */
+export function findIncluded<T extends Included['type']>(included: Included[] | undefined, linkage: { type: T; id: string } | undefined): Extract<Included, { type: T }> | undefined {
+  return linkage ? (included?.find((r) => r.type === linkage.type && r.id === linkage.id) as Extract<Included, { type: T }> | undefined) : undefined
+}

@@ -1,0 +1,119 @@
+// What a run found and did, gathered as it goes: the outputs, per-phase timings, Apple's messages.
+// Published once at the end (outputs, annotations, job summary), whether the run succeeded or not.
+import * as core from '@actions/core'
+import type { BackgroundAssetVersion } from './asc-client.js'
+import { Outputs } from './constants.js'
+import type { Delivery } from './delivery.js'
+import type { ActionInputs } from './inputs.js'
+import type { VersionChoice } from './version.js'
+import { InputError, ProcessingFailedError } from './errors.js'
+
+export interface Phase {
+  name: string
+  ms: number
+  /** Bytes moved in the phase, for a throughput figure. */
+  bytes?: number
+}
+
+export interface AppleMessage {
+  level: 'error' | 'warning' | 'info'
+  code?: string
+  description?: string
+}
+
+export class RunReport {
+  readonly startedAt = Date.now()
+  readonly outputs: Partial<Record<Outputs, string>> = {}
+  readonly phases: Phase[] = []
+  readonly appleMessages: AppleMessage[] = []
+  readonly warnings: string[] = []
+  assetPackIdentifier?: string
+  archiveName?: string
+  archiveSize?: number
+  dryRun = false
+  retries = 0
+  apiRequests = 0
+  tokensIssued = 0
+  /** A line for the summary saying what happened beyond the table (reused, dry run, …). */
+  notes: string[] = []
+  failure?: Error
+
+  set(output: Outputs, value: string | undefined): void {
+    if (value !== undefined) this.outputs[output] = value
+  }
+
+  /** The version's identity and last seen state, with Apple's non-fatal messages. */
+  recordVersion(version: BackgroundAssetVersion | undefined, internalBetaState?: string): void {
+    if (!version) return
+    this.set(Outputs.VersionId, version.id)
+    this.set(Outputs.Version, version.attributes?.version)
+    this.set(Outputs.State, version.attributes?.state)
+    this.set(Outputs.InternalBetaState, internalBetaState ?? this.outputs[Outputs.InternalBetaState] ?? '')
+    const details = version.attributes?.stateDetails
+    if (version.attributes?.state === 'COMPLETE' && details) {
+      this.appleMessages.splice(0, this.appleMessages.length, ...(details.warnings ?? []).map((m) => ({ level: 'warning' as const, ...m })), ...(details.infos ?? []).map((m) => ({ level: 'info' as const, ...m })))
+    }
+  }
+
+  /** Runs one pipeline phase in a log group and records its duration. */
+  async phase<T>(name: string, fn: () => Promise<T>, bytes?: () => number | undefined): Promise<T> {
+    const started = Date.now()
+    try {
+      return await core.group(name, fn)
+    } finally {
+      this.phases.push({ name, ms: Date.now() - started, bytes: bytes?.() })
+    }
+  }
+
+  describe(inputs: ActionInputs): void {
+    this.assetPackIdentifier = inputs.assetPackIdentifier
+    this.archiveName = inputs.archive.fileName
+    this.archiveSize = inputs.archive.size
+    this.dryRun = inputs.dryRun
+  }
+
+  finishDryRun(kind: VersionChoice['kind'], md5: string): void {
+    this.set(Outputs.ArchiveMd5, md5)
+    this.set(Outputs.Reused, String(kind === 'reuse'))
+    const plan = { reuse: 'reuse the version that already holds this archive', resume: 'upload into the version left AWAITING_UPLOAD', create: 'create a new version and upload into it' }[kind]
+    this.notes.push(`Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}. Nothing was written.`)
+    core.info(this.notes[this.notes.length - 1])
+  }
+
+  recordReuse(uploadFileId: string, md5: string): void {
+    this.set(Outputs.UploadFileId, uploadFileId)
+    this.set(Outputs.ArchiveMd5, md5)
+    this.set(Outputs.Reused, 'true')
+    this.notes.push(`Version ${this.outputs[Outputs.Version]} already holds this exact archive (same size and checksum): nothing was uploaded.`)
+  }
+
+  recordDelivery(delivery: Delivery): void {
+    this.set(Outputs.UploadFileId, delivery.uploadFile.id)
+    this.set(Outputs.ArchiveMd5, delivery.digests.md5)
+    this.set(Outputs.Reused, 'false')
+    if (delivery.checksumForm !== 'sourceFileChecksums') this.warnings.push('The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.')
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message)
+    core.warning(message)
+  }
+
+  fail(error: unknown): void {
+    this.failure = error instanceof Error ? error : new Error(String(error))
+    if (error instanceof ProcessingFailedError) this.appleMessages.push(...error.messages)
+  }
+
+  /** Outputs (every one known), then annotations; the step fails when the run did. */
+  publish(): void {
+    for (const [name, value] of Object.entries(this.outputs)) core.setOutput(name, value)
+    const error = this.failure
+    if (!error) return
+    if (error instanceof InputError) {
+      for (const problem of error.problems) core.error(problem, { title: 'Invalid input' })
+      core.setFailed(`${error.problems.length} input problem(s); nothing was sent to App Store Connect.`)
+      return
+    }
+    core.setFailed(error.message)
+  }
+}

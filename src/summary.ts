@@ -1,0 +1,76 @@
+// The job summary: a status line, one table, Apple's messages, the timings, and what produced it.
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+import { Outputs } from './constants.js'
+import type { RunReport } from './report.js'
+import { mib } from './upload.js'
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+function provenance(): string | undefined {
+  const { sha, ref, runId, runAttempt, serverUrl } = github.context
+  const repository = process.env.GITHUB_REPOSITORY
+  if (!repository || !sha) return undefined
+  const run = `${serverUrl}/${repository}/actions/runs/${runId}${runAttempt > 1 ? `/attempts/${runAttempt}` : ''}`
+  return `Built from <code>${escape(ref)}</code> at <code>${sha.slice(0, 12)}</code> · <a href="${run}">run ${runId}${runAttempt > 1 ? ` (attempt ${runAttempt})` : ''}</a>`
+}
+
+export function statusLine(report: RunReport): string {
+  const o = report.outputs
+  const pack = report.assetPackIdentifier ?? 'asset pack'
+  if (report.failure) return `❌ ${pack}: failed${o[Outputs.State] ? ` (version ${o[Outputs.Version] ?? '?'} ${o[Outputs.State]})` : ''}`
+  if (report.dryRun) return `🧪 ${pack}: dry run passed — nothing was written`
+  const verb = o[Outputs.Reused] === 'true' ? 'already uploaded as' : 'released as'
+  return `✅ ${pack} ${verb} version ${o[Outputs.Version] ?? '?'} — ${o[Outputs.State] ?? 'uploaded'}${o[Outputs.InternalBetaState] ? `, internal testing ${o[Outputs.InternalBetaState]}` : ''}`
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const o = report.outputs
+  const rows: [string, string][] = [
+    ['Asset pack', `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`],
+    ['Version', o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—'],
+    ['State', o[Outputs.State] ?? '—'],
+    ['Internal beta', o[Outputs.InternalBetaState] || '—'],
+    ['Archive', report.archiveSize !== undefined ? `${escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)` : '—'],
+    ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
+    ['Reused', o[Outputs.Reused] === 'true' ? 'yes — no upload needed' : o[Outputs.Reused] === 'false' ? 'no' : '—'],
+    ['Retries', String(report.retries)],
+    ['Total time', seconds(Date.now() - report.startedAt)]
+  ]
+  const summary = core.summary.addHeading(escape(statusLine(report)), 3)
+  summary.addTable([
+    [
+      { data: 'Field', header: true },
+      { data: 'Value', header: true }
+    ],
+    ...rows
+  ])
+  if (report.failure) summary.addRaw(`<p><strong>Error</strong></p><pre>${escape(report.failure.message)}</pre>`, true)
+  if (report.appleMessages.length) {
+    summary.addRaw('<p><strong>Messages from App Store Connect</strong></p>', true)
+    summary.addList(report.appleMessages.map((m) => `${m.level}: <code>${escape(m.code ?? '—')}</code> ${escape(m.description ?? '')}`))
+  }
+  if (report.warnings.length) {
+    summary.addRaw('<p><strong>Warnings</strong></p>', true)
+    summary.addList(report.warnings.map(escape))
+  }
+  for (const note of report.notes) summary.addRaw(`<p>${escape(note)}</p>`, true)
+  if (report.phases.length) {
+    summary.addDetails(
+      'Timings',
+      `<ul>${report.phases
+        .map((p) => `<li>${escape(p.name)}: ${seconds(p.ms)}${p.bytes ? ` — ${mib(p.bytes / Math.max(p.ms / 1000, 0.001))}/s` : ''}</li>`)
+        .join('')}</ul>`
+    )
+  }
+  const origin = provenance()
+  if (origin) summary.addRaw(`<p>${origin}</p>`, true)
+  await summary.write()
+}
