@@ -100713,6 +100713,8 @@ async function waitForVersion(client, id, options, onState) {
     return processed;
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -100977,6 +100979,7 @@ async function getInputs() {
 
 
 
+
 /** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
 const READ_CHUNK = 256 * 1024;
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
@@ -101076,20 +101079,22 @@ class PartUploader {
     async uploadAll(path, parts, progress) {
         const queue = [...parts];
         const abort = new AbortController();
+        (0,external_node_events_.setMaxListeners)(this.concurrency * 4, abort.signal);
         const retriesBefore = this.retries;
+        let firstError;
         const worker = async () => {
             for (let part = queue.shift(); part && !abort.signal.aborted; part = queue.shift()) {
                 await this.uploadPart(path, part, progress, abort.signal);
             }
         };
-        const workers = Array.from({ length: Math.min(this.concurrency, parts.length) }, () => worker().catch((error) => {
+        await Promise.all(Array.from({ length: Math.min(this.concurrency, parts.length) }, () => worker().catch((error) => {
+            // The first failure is the cause; the others are the aborts it triggered.
+            if (!abort.signal.aborted)
+                firstError = error;
             abort.abort();
-            throw error;
-        }));
-        const results = await Promise.allSettled(workers);
-        const failed = results.find((r) => r.status === 'rejected');
-        if (failed)
-            throw failed.reason;
+        })));
+        if (abort.signal.aborted)
+            throw firstError;
         return { parts: parts.length, bytes: parts.reduce((n, p) => n + p.length, 0), retries: this.retries - retriesBefore };
     }
     async uploadPart(path, part, progress, signal) {
@@ -101118,7 +101123,9 @@ class PartUploader {
                     throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`);
             }
             catch (error) {
-                if (signal.aborted || !isNetworkError(error))
+                // undici may end a request whose socket the server closed with an AbortError of its own.
+                const lostConnection = isNetworkError(error) || error?.name === 'AbortError';
+                if (signal.aborted || !lostConnection)
                     throw error;
                 failure = describeCause(error);
             }
@@ -101296,6 +101303,7 @@ class RunReport {
     }
     fail(error) {
         this.failure = error instanceof Error ? error : new Error(String(error));
+        core_debug(`${error?.stack ?? String(error)}`);
         if (error instanceof ProcessingFailedError)
             this.appleMessages.push(...error.messages);
     }

@@ -451,6 +451,10 @@ export class AscApi {
       } else if (policies[0] === 'onDemand' && (downloadPolicy as Record<string, unknown>).onDemand === null) {
         errors.push({ code: 'ITMS-91140', description: 'The onDemand download policy must be an empty object, not null.' })
       }
+      const selectors = Array.isArray(manifest.fileSelectors) ? (manifest.fileSelectors as Record<string, unknown>[]) : []
+      if (selectors.some((s) => s?.directory === '.' || s?.directory === './')) {
+        errors.push({ code: 'MANIFEST_INVALID_FILE_SELECTOR', description: 'A directory selector of "." selects the packaging directory itself; name the asset directories instead.' })
+      }
       const names = Array.isArray(platforms) ? platforms : []
       const unknown = names.filter((p) => !(String(p) in MANIFEST_PLATFORMS))
       if (!names.length || unknown.length) {

@@ -213,7 +213,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       if (req.headers[header.name.toLowerCase()] !== header.value) return refuse(403, `AccessDenied: header ${header.name} is missing or wrong`)
     }
     if (req.headers['content-length'] === undefined) return refuse(411, 'MissingContentLength')
-    if (Number(req.headers['content-length']) !== op.length) return refuse(400, `BadDigest: Content-Length must be ${op.length}`)
+    if (Number(req.headers['content-length']) !== op.length) return refuse(400, `BadDigest: Content-Length must be ${op.length}, not ${req.headers["content-length"]}`)
     if (file.assembly.committed) return refuse(409, 'InvalidState: the upload was committed; parts are no longer accepted')
     const resetAfter = random.chance(options.faults.storageResetRate) ? random.int(0, op.length - 1) : undefined
     if (resetAfter !== undefined) injected('connection reset')

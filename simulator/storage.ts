@@ -67,13 +67,14 @@ export class Assembly {
     const previous = this.parts.get(part.partNumber)
     part.receipts = (previous?.receipts ?? 0) + 1
     this.parts.set(part.partNumber, part)
-    this.folding = this.folding.then(() => this.fold())
+    // A fold that fails (the spool was discarded) leaves parts unfolded; digests() then starts over.
+    this.folding = this.folding.then(() => this.fold()).catch(() => undefined)
   }
 
   /** Whole-file digests (hex) and the composite MD5, once every part is in. */
   async digests(): Promise<{ file: Partial<Record<ChecksumAlgorithm, string>>; composite: string; size: number }> {
     await this.folding
-    const stale = this.slots.some((s) => !this.foldedMd5.get(s.partNumber)?.equals(this.parts.get(s.partNumber)!.md5))
+    const stale = this.cursor < this.slots.length || this.slots.some((s) => !this.foldedMd5.get(s.partNumber)?.equals(this.parts.get(s.partNumber)!.md5))
     if (stale) {
       // A part was sent again with other bytes after it had been folded in: start over.
       this.cursor = 0

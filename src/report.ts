@@ -101,6 +101,7 @@ export class RunReport {
 
   fail(error: unknown): void {
     this.failure = error instanceof Error ? error : new Error(String(error))
+    core.debug(`${(error as Error)?.stack ?? String(error)}`)
     if (error instanceof ProcessingFailedError) this.appleMessages.push(...error.messages)
   }
 

@@ -2,6 +2,7 @@
 // tile the file and have not expired, then PUTs each part, streamed from disk, through a bounded
 // worker pool, retrying a part on 5xx, 429 and network errors. Upload URLs are pre-signed: the
 // API's Authorization header is never sent to them.
+import { setMaxListeners } from 'node:events'
 import { createReadStream } from 'node:fs'
 import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
@@ -125,21 +126,24 @@ export class PartUploader {
   async uploadAll(path: string, parts: PartPlan[], progress: Progress): Promise<UploadStats> {
     const queue = [...parts]
     const abort = new AbortController()
+    setMaxListeners(this.concurrency * 4, abort.signal)
     const retriesBefore = this.retries
+    let firstError: unknown
     const worker = async () => {
       for (let part = queue.shift(); part && !abort.signal.aborted; part = queue.shift()) {
         await this.uploadPart(path, part, progress, abort.signal)
       }
     }
-    const workers = Array.from({ length: Math.min(this.concurrency, parts.length) }, () =>
-      worker().catch((error: unknown) => {
-        abort.abort()
-        throw error
-      })
+    await Promise.all(
+      Array.from({ length: Math.min(this.concurrency, parts.length) }, () =>
+        worker().catch((error: unknown) => {
+          // The first failure is the cause; the others are the aborts it triggered.
+          if (!abort.signal.aborted) firstError = error
+          abort.abort()
+        })
+      )
     )
-    const results = await Promise.allSettled(workers)
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
+    if (abort.signal.aborted) throw firstError
     return { parts: parts.length, bytes: parts.reduce((n, p) => n + p.length, 0), retries: this.retries - retriesBefore }
   }
 
@@ -166,7 +170,9 @@ export class PartUploader {
         failure = `${response.statusCode} ${text.slice(0, 200).trim()}`
         if (!isRetryableStatus(response.statusCode)) throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
       } catch (error) {
-        if (signal.aborted || !isNetworkError(error)) throw error
+        // undici may end a request whose socket the server closed with an AbortError of its own.
+        const lostConnection = isNetworkError(error) || (error as Error)?.name === 'AbortError'
+        if (signal.aborted || !lostConnection) throw error
         failure = describeCause(error)
       }
       progress.undo(sent)

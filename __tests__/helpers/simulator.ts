@@ -1,0 +1,128 @@
+// Test helpers: a simulator per test, a sample pack on disk, signed requests, and the checks
+// every test ends with (no contract or security violation).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { importPKCS8, SignJWT } from 'jose'
+import { startSimulator, type ApiKey, type Simulator, type SimulatorOverrides } from '../../simulator/index.js'
+import { writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
+
+export const IDENTIFIER = 'forest-level-2'
+
+export interface Harness {
+  sim: Simulator
+  dir: string
+  pack: SamplePack
+}
+
+export async function setUp(overrides: SimulatorOverrides = {}, size = 300_000): Promise<Harness> {
+  const sim = await startSimulator({ upload: { partSize: 64 * 1024 }, ...overrides })
+  const dir = await mkdtemp(join(tmpdir(), 'asset-pack-test-'))
+  const pack = await writeSamplePack(dir, { identifier: IDENTIFIER, size })
+  return { sim, dir, pack }
+}
+
+export async function tearDown(h: Harness | undefined): Promise<void> {
+  if (!h) return
+  await h.sim.close()
+  await rm(h.dir, { recursive: true, force: true })
+}
+
+/** The inputs of a normal run against the simulator; `extra` overrides or adds. */
+export function inputsFor(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'app-id': h.sim.appId,
+    'asset-pack-identifier': IDENTIFIER,
+    'archive-path': h.pack.archivePath,
+    'manifest-path': h.pack.manifestPath,
+    'key-id': h.sim.key.keyId,
+    'issuer-id': h.sim.key.issuerId!,
+    'private-key': h.sim.key.privateKeyPem,
+    'create-asset-pack': 'true',
+    'poll-interval': '0.2s',
+    'processing-timeout': '20s',
+    'api-base-url': h.sim.baseUrl,
+    ...extra
+  }
+}
+
+/** Backoff waits shrink in tests so retries take milliseconds. */
+export const FAST_RETRIES = { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' }
+
+export function expectClean(sim: Simulator): void {
+  expect(sim.contractViolations).toEqual([])
+  expect(sim.securityViolations).toEqual([])
+}
+
+export interface TokenClaims {
+  iat?: number
+  exp?: number
+  aud?: string
+  iss?: string
+  sub?: string
+  kid?: string
+}
+
+export async function token(key: ApiKey, claims: TokenClaims = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  const { kid = key.keyId, iat = now - 10, exp = now + 600, ...rest } = claims
+  const payload = { aud: 'appstoreconnect-v1', ...(key.issuerId ? { iss: key.issuerId } : { sub: 'user' }), ...rest }
+  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).setIssuedAt(iat).setExpirationTime(exp).sign(await importPKCS8(key.privateKeyPem, 'ES256'))
+}
+
+export interface Answer {
+  status: number
+  headers: Headers
+  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** One API call with a valid token of the simulator's key (or `bearer` as given). */
+export async function call(sim: Simulator, method: string, path: string, body?: unknown, bearer?: string | null): Promise<Answer> {
+  const headers: Record<string, string> = {}
+  if (bearer !== null) headers.authorization = `Bearer ${bearer ?? (await token(sim.key))}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const response = await fetch(`${sim.baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
+}
+
+export const createPackBody = (appId: string, identifier: string) => ({
+  data: { type: 'backgroundAssets', attributes: { assetPackIdentifier: identifier }, relationships: { app: { data: { type: 'apps', id: appId } } } }
+})
+
+export const createVersionBody = (packId: string) => ({
+  data: { type: 'backgroundAssetVersions', relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } } }
+})
+
+export const reserveBody = (versionId: string, fileSize: number, assetType = 'ASSET', fileName = 'pack.aar') => ({
+  data: {
+    type: 'backgroundAssetUploadFiles',
+    attributes: { assetType, fileName, fileSize },
+    relationships: { backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } } }
+  }
+})
+
+export const commitBody = (id: string, attributes: Record<string, unknown>) => ({ data: { type: 'backgroundAssetUploadFiles', id, attributes } })
+
+/** Pack → version → reservation, through the API. */
+export async function reserveUpload(sim: Simulator, size: number, identifier = IDENTIFIER) {
+  const pack = await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, identifier))
+  const version = await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(pack.body.data.id))
+  const file = await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version.body.data.id, size))
+  return { packId: pack.body.data.id as string, versionId: version.body.data.id as string, file: file.body.data }
+}
+
+/** PUTs every operation of a reservation with its headers and bytes from `content`. */
+export async function putParts(file: any, content: Buffer, extraHeaders: Record<string, string> = {}): Promise<number[]> {
+  const statuses: number[] = []
+  for (const op of file.attributes.uploadOperations) {
+    const headers = Object.fromEntries(op.requestHeaders.map((h: { name: string; value: string }) => [h.name, h.value]))
+    const r = await fetch(op.url, { method: op.method, headers: { ...headers, ...extraHeaders }, body: content.subarray(op.offset, op.offset + op.length) })
+    statuses.push(r.status)
+  }
+  return statuses
+}
