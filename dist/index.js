@@ -100715,6 +100715,8 @@ async function waitForVersion(client, id, options, onState) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -100980,6 +100982,7 @@ async function getInputs() {
 
 
 
+
 /** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
 const READ_CHUNK = 256 * 1024;
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
@@ -101102,11 +101105,15 @@ class PartUploader {
             let sent = 0;
             let failure;
             try {
-                const body = (0,external_node_fs_namespaceObject.createReadStream)(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK });
-                body.on('data', (chunk) => {
-                    sent += chunk.length;
-                    progress.add(chunk.length);
+                // Counted as undici pulls the bytes (a 'data' listener would start the flow before undici reads).
+                const counter = new external_node_stream_.Transform({
+                    transform(chunk, _encoding, done) {
+                        sent += chunk.length;
+                        progress.add(chunk.length);
+                        done(null, chunk);
+                    }
                 });
+                const body = (0,external_node_stream_.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK }), counter, () => undefined);
                 const response = await (0,node_modules_undici/* request */.Em)(part.url, {
                     method: part.method,
                     dispatcher: this.dispatcher,

@@ -4,6 +4,7 @@
 // API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
 import { createReadStream } from 'node:fs'
+import { pipeline, Transform } from 'node:stream'
 import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { BackgroundAssetUploadFile } from './asc-client.js'
@@ -152,11 +153,15 @@ export class PartUploader {
       let sent = 0
       let failure: string
       try {
-        const body = createReadStream(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK })
-        body.on('data', (chunk) => {
-          sent += chunk.length
-          progress.add(chunk.length)
+        // Counted as undici pulls the bytes (a 'data' listener would start the flow before undici reads).
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            sent += chunk.length
+            progress.add(chunk.length)
+            done(null, chunk)
+          }
         })
+        const body = pipeline(createReadStream(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK }), counter, () => undefined)
         const response = await request(part.url, {
           method: part.method as Dispatcher.HttpMethod,
           dispatcher: this.dispatcher,
