@@ -18,42 +18,199 @@ async function file(name: string, content: string | Buffer): Promise<string> {
   return path
 }
 
-const rsaKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-const sec1Key = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }).toString()
-const manifest = (m: Record<string, unknown>) => JSON.stringify({ assetPackID: 'forest-level-2', downloadPolicy: { onDemand: {} }, fileSelectors: [{ file: 'a' }], platforms: ['iOS'], ...m })
+const rsaKey = () =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString()
+const sec1Key = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'sec1', format: 'pem' })
+    .toString()
+const manifest = (m: Record<string, unknown>) =>
+  JSON.stringify({
+    assetPackID: 'forest-level-2',
+    downloadPolicy: { onDemand: {} },
+    fileSelectors: [{ file: 'a' }],
+    platforms: ['iOS'],
+    ...m
+  })
 
 const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] = [
   ['app-id', 'missing', async () => ({ 'app-id': '' }), /is required|expected|-/],
-  ['app-id', 'a bundle ID instead of the numeric Apple ID', async () => ({ 'app-id': 'com.example.game' }), /numeric Apple ID/],
-  ['asset-pack-identifier', 'with dots', async () => ({ 'asset-pack-identifier': 'forest.level.2' }), /letters, digits and hyphens/],
-  ['asset-pack-identifier', 'starting with a hyphen', async () => ({ 'asset-pack-identifier': '-forest' }), /is required|expected|-/],
-  ['archive-path', 'missing file', async () => ({ 'archive-path': join(h.dir, 'nope.aar') }), /no file at/],
-  ['archive-path', 'an empty file', async () => ({ 'archive-path': await file('empty.aar', '') }), /is empty/],
-  ['archive-path', 'an Android .aar (ZIP)', async () => ({ 'archive-path': await file('android.aar', Buffer.from('PK\x03\x04rest-of-zip', 'latin1')) }), /Android library/],
-  ['archive-path', 'not an Apple Archive', async () => ({ 'archive-path': await file('text.aar', 'hello world, not an archive') }), /Apple Archive signature/],
-  ['archive-path', 'a truncated compressed archive', async () => ({ 'archive-path': await file('cut.aar', Buffer.concat([Buffer.from('pbze', 'latin1'), Buffer.alloc(8), Buffer.alloc(8), Buffer.from([0, 0, 0, 0, 0, 0, 1, 0])])) }), /truncated/],
-  ['manifest-path', 'not JSON (template comments)', async () => ({ 'manifest-path': await file('m1.json', '// comment\n{}') }), /not valid JSON.*comments/],
-  ['manifest-path', 'assetPackID differs from asset-pack-identifier', async () => ({ 'manifest-path': await file('m2.json', manifest({ assetPackID: 'desert' })) }), /must be equal/],
-  ['manifest-path', 'two download policies', async () => ({ 'manifest-path': await file('m3.json', manifest({ downloadPolicy: { onDemand: {}, essential: {} } })) }), /exactly one/],
-  ['manifest-path', 'onDemand null (ITMS-91140)', async () => ({ 'manifest-path': await file('m4.json', manifest({ downloadPolicy: { onDemand: null } })) }), /ITMS-91140/],
-  ['manifest-path', 'iPadOS platform', async () => ({ 'manifest-path': await file('m5.json', manifest({ platforms: ['iPadOS'] })) }), /iPadOS is covered by iOS/],
-  ['manifest-path', 'userInfo (self-hosted only)', async () => ({ 'manifest-path': await file('m6.json', manifest({ userInfo: {} })) }), /self-hosted/],
+  [
+    'app-id',
+    'a bundle ID instead of the numeric Apple ID',
+    async () => ({ 'app-id': 'com.example.game' }),
+    /numeric Apple ID/
+  ],
+  [
+    'asset-pack-identifier',
+    'with dots',
+    async () => ({ 'asset-pack-identifier': 'forest.level.2' }),
+    /letters, digits and hyphens/
+  ],
+  [
+    'asset-pack-identifier',
+    'starting with a hyphen',
+    async () => ({ 'asset-pack-identifier': '-forest' }),
+    /is required|expected|-/
+  ],
+  [
+    'archive-path',
+    'missing file',
+    async () => ({ 'archive-path': join(h.dir, 'nope.aar') }),
+    /no file at/
+  ],
+  [
+    'archive-path',
+    'an empty file',
+    async () => ({ 'archive-path': await file('empty.aar', '') }),
+    /is empty/
+  ],
+  [
+    'archive-path',
+    'an Android .aar (ZIP)',
+    async () => ({
+      'archive-path': await file('android.aar', Buffer.from('PK\x03\x04rest-of-zip', 'latin1'))
+    }),
+    /Android library/
+  ],
+  [
+    'archive-path',
+    'not an Apple Archive',
+    async () => ({ 'archive-path': await file('text.aar', 'hello world, not an archive') }),
+    /Apple Archive signature/
+  ],
+  [
+    'archive-path',
+    'a truncated compressed archive',
+    async () => ({
+      'archive-path': await file(
+        'cut.aar',
+        Buffer.concat([
+          Buffer.from('pbze', 'latin1'),
+          Buffer.alloc(8),
+          Buffer.alloc(8),
+          Buffer.from([0, 0, 0, 0, 0, 0, 1, 0])
+        ])
+      )
+    }),
+    /truncated/
+  ],
+  [
+    'manifest-path',
+    'not JSON (template comments)',
+    async () => ({ 'manifest-path': await file('m1.json', '// comment\n{}') }),
+    /not valid JSON.*comments/
+  ],
+  [
+    'manifest-path',
+    'assetPackID differs from asset-pack-identifier',
+    async () => ({ 'manifest-path': await file('m2.json', manifest({ assetPackID: 'desert' })) }),
+    /must be equal/
+  ],
+  [
+    'manifest-path',
+    'two download policies',
+    async () => ({
+      'manifest-path': await file(
+        'm3.json',
+        manifest({ downloadPolicy: { onDemand: {}, essential: {} } })
+      )
+    }),
+    /exactly one/
+  ],
+  [
+    'manifest-path',
+    'onDemand null (ITMS-91140)',
+    async () => ({
+      'manifest-path': await file('m4.json', manifest({ downloadPolicy: { onDemand: null } }))
+    }),
+    /ITMS-91140/
+  ],
+  [
+    'manifest-path',
+    'iPadOS platform',
+    async () => ({ 'manifest-path': await file('m5.json', manifest({ platforms: ['iPadOS'] })) }),
+    /iPadOS is covered by iOS/
+  ],
+  [
+    'manifest-path',
+    'userInfo (self-hosted only)',
+    async () => ({ 'manifest-path': await file('m6.json', manifest({ userInfo: {} })) }),
+    /self-hosted/
+  ],
   ['key-id', 'missing', async () => ({ 'key-id': '' }), /is required|expected|-/],
   ['issuer-id', 'not a UUID', async () => ({ 'issuer-id': 'my-team' }), /UUID/],
-  ['private-key', 'missing (and no path)', async () => ({ 'private-key': '' }), /is required|expected|-/],
-  ['private-key', 'both key and path', async () => ({ 'private-key-path': await file('k.p8', h.sim.key.privateKeyPem) }), /only one/],
-  ['private-key', 'garbage', async () => ({ 'private-key': 'not a key at all' }), /PEM private key/],
+  [
+    'private-key',
+    'missing (and no path)',
+    async () => ({ 'private-key': '' }),
+    /is required|expected|-/
+  ],
+  [
+    'private-key',
+    'both key and path',
+    async () => ({ 'private-key-path': await file('k.p8', h.sim.key.privateKeyPem) }),
+    /only one/
+  ],
+  [
+    'private-key',
+    'garbage',
+    async () => ({ 'private-key': 'not a key at all' }),
+    /PEM private key/
+  ],
   ['private-key', 'an RSA key', async () => ({ 'private-key': rsaKey() }), /EC P-256/],
   ['private-key', 'a SEC1 EC key', async () => ({ 'private-key': sec1Key() }), /PKCS#8/],
-  ['private-key-path', 'missing file', async () => ({ 'private-key': '', 'private-key-path': join(h.dir, 'AuthKey_X.p8') }), /no file at/],
-  ['create-asset-pack', 'not a boolean', async () => ({ 'create-asset-pack': 'yes' }), /true or false/],
-  ['wait-for-processing', 'not a boolean', async () => ({ 'wait-for-processing': 'sometimes' }), /is required|expected|-/],
-  ['processing-timeout', 'not a duration', async () => ({ 'processing-timeout': 'forever' }), /duration/],
-  ['poll-interval', 'longer than the timeout', async () => ({ 'poll-interval': '10m', 'processing-timeout': '5m' }), /longer than processing-timeout/],
+  [
+    'private-key-path',
+    'missing file',
+    async () => ({ 'private-key': '', 'private-key-path': join(h.dir, 'AuthKey_X.p8') }),
+    /no file at/
+  ],
+  [
+    'create-asset-pack',
+    'not a boolean',
+    async () => ({ 'create-asset-pack': 'yes' }),
+    /true or false/
+  ],
+  [
+    'wait-for-processing',
+    'not a boolean',
+    async () => ({ 'wait-for-processing': 'sometimes' }),
+    /is required|expected|-/
+  ],
+  [
+    'processing-timeout',
+    'not a duration',
+    async () => ({ 'processing-timeout': 'forever' }),
+    /duration/
+  ],
+  [
+    'poll-interval',
+    'longer than the timeout',
+    async () => ({ 'poll-interval': '10m', 'processing-timeout': '5m' }),
+    /longer than processing-timeout/
+  ],
   ['upload-concurrency', 'zero', async () => ({ 'upload-concurrency': '0' }), /1 to 32/],
-  ['upload-concurrency', 'too many', async () => ({ 'upload-concurrency': '64' }), /is required|expected|-/],
-  ['api-base-url', 'plain http to a remote host', async () => ({ 'api-base-url': 'http://api.example.com' }), /https/],
-  ['api-base-url', 'with /v1', async () => ({ 'api-base-url': `${h.sim.baseUrl}/v1` }), /without \/v1/]
+  [
+    'upload-concurrency',
+    'too many',
+    async () => ({ 'upload-concurrency': '64' }),
+    /is required|expected|-/
+  ],
+  [
+    'api-base-url',
+    'plain http to a remote host',
+    async () => ({ 'api-base-url': 'http://api.example.com' }),
+    /https/
+  ],
+  [
+    'api-base-url',
+    'with /v1',
+    async () => ({ 'api-base-url': `${h.sim.baseUrl}/v1` }),
+    /without \/v1/
+  ]
 ]
 
 test.each(cases)('%s: %s is refused before any request', async (input, _what, make, detail) => {
@@ -68,7 +225,15 @@ test.each(cases)('%s: %s is refused before any request', async (input, _what, ma
 })
 
 test('every problem is reported at once, one annotation each', async () => {
-  const run = await runAction(inputsFor(h, { 'app-id': 'x', 'upload-concurrency': '99', 'dry-run': 'maybe' }))
-  const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::error title=Invalid input::'))
-  expect(annotations.map((l) => l.split('::')[2].split(':')[0]).sort()).toEqual(['app-id', 'dry-run', 'upload-concurrency'])
+  const run = await runAction(
+    inputsFor(h, { 'app-id': 'x', 'upload-concurrency': '99', 'dry-run': 'maybe' })
+  )
+  const annotations = run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::error title=Invalid input::'))
+  expect(annotations.map((l) => l.split('::')[2].split(':')[0]).sort()).toEqual([
+    'app-id',
+    'dry-run',
+    'upload-concurrency'
+  ])
 })

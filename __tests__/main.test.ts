@@ -2,7 +2,15 @@
 // 127.0.0.1. Each test ends by checking that every request and response met the spec.
 import { readdir } from 'node:fs/promises'
 import { runAction } from '../scripts/run-action.js'
-import { expectClean, FAST_RETRIES, IDENTIFIER, inputsFor, setUp, tearDown, type Harness } from './helpers/simulator.js'
+import {
+  expectClean,
+  FAST_RETRIES,
+  IDENTIFIER,
+  inputsFor,
+  setUp,
+  tearDown,
+  type Harness
+} from './helpers/simulator.js'
 
 let h: Harness | undefined
 afterEach(async () => {
@@ -12,7 +20,8 @@ afterEach(async () => {
 })
 
 const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
-const assetFiles = (h: Harness) => [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
+const assetFiles = (h: Harness) =>
+  [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
 
 test('happy path: manifest preflight, uneven shuffled parts, commit verified, COMPLETE', async () => {
   h = await setUp({ upload: { partSize: 40_000, unevenParts: true, shuffleOperations: true } })
@@ -38,7 +47,9 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
 })
 
 test('SHA_256 and a composite checksum are sent when the reservation announces them', async () => {
-  h = await setUp({ checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true } })
+  h = await setUp({
+    checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true }
+  })
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(0)
   const [archive] = assetFiles(h)
@@ -78,7 +89,15 @@ test('processing FAILED fails the step with every stateDetails entry', async () 
 test('a manifest only the server refuses stops before the archive is reserved', async () => {
   h = await setUp({ processing: { manifestMs: 50 } })
   const { writeFile } = await import('node:fs/promises')
-  await writeFile(h.pack.manifestPath, JSON.stringify({ assetPackID: IDENTIFIER, downloadPolicy: { onDemand: {} }, fileSelectors: [{ directory: '.' }], platforms: ['iOS'] }))
+  await writeFile(
+    h.pack.manifestPath,
+    JSON.stringify({
+      assetPackID: IDENTIFIER,
+      downloadPolicy: { onDemand: {} },
+      fileSelectors: [{ directory: '.' }],
+      platforms: ['iOS']
+    })
+  )
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toContain('MANIFEST_INVALID_FILE_SELECTOR')
@@ -125,9 +144,18 @@ test('a re-run with the same archive reuses the version: no new version, no uplo
 })
 
 test('a seeded version holding the archive on a later page is found and reused', async () => {
-  const versions = Array.from({ length: 250 }, (_, i) => ({ state: 'COMPLETE' as const, archive: { fileSize: 300_000 + i + 1, md5: '0'.repeat(32) } }))
+  const versions = Array.from({ length: 250 }, (_, i) => ({
+    state: 'COMPLETE' as const,
+    archive: { fileSize: 300_000 + i + 1, md5: '0'.repeat(32) }
+  }))
   h = await setUp()
-  h.sim.seedPack({ identifier: IDENTIFIER, versions: [...versions, { state: 'COMPLETE', archive: { fileSize: h.pack.size, md5: h.pack.md5 } }] })
+  h.sim.seedPack({
+    identifier: IDENTIFIER,
+    versions: [
+      ...versions,
+      { state: 'COMPLETE', archive: { fileSize: h.pack.size, md5: h.pack.md5 } }
+    ]
+  })
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(0)
   expect(run.outputs.reused).toBe('true')
@@ -136,7 +164,17 @@ test('a seeded version holding the archive on a later page is found and reused',
 })
 
 test('a version left AWAITING_UPLOAD receives the upload instead of a new version', async () => {
-  h = await setUp({ packs: [{ identifier: IDENTIFIER, versions: [{ state: 'COMPLETE', archive: { fileSize: 10, md5: 'f'.repeat(32) } }, { state: 'AWAITING_UPLOAD' }] }] })
+  h = await setUp({
+    packs: [
+      {
+        identifier: IDENTIFIER,
+        versions: [
+          { state: 'COMPLETE', archive: { fileSize: 10, md5: 'f'.repeat(32) } },
+          { state: 'AWAITING_UPLOAD' }
+        ]
+      }
+    ]
+  })
   const awaiting = [...h.sim.store.versions.values()].find((v) => v.state === 'AWAITING_UPLOAD')!
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(0)
@@ -146,7 +184,10 @@ test('a version left AWAITING_UPLOAD receives the upload instead of a new versio
 })
 
 test('a create whose answer is lost leaves exactly one version', async () => {
-  h = await setUp({ packs: [{ identifier: IDENTIFIER }], faults: { dropResponse: [{ method: 'POST', path: '/v1/backgroundAssetVersions', times: 1 }] } })
+  h = await setUp({
+    packs: [{ identifier: IDENTIFIER }],
+    faults: { dropResponse: [{ method: 'POST', path: '/v1/backgroundAssetVersions', times: 1 }] }
+  })
   const run = await runAction(inputsFor(h), { env: FAST_RETRIES })
   expect(run.exitCode).toBe(0)
   expect(h.sim.faultsInjected['dropped response']).toBe(1)
@@ -163,7 +204,9 @@ test('storage 5xx, connection resets, 429 bursts and an API 503 are survived; th
         storageFailureRate: 0.15,
         storageResetRate: 0.1,
         rateLimitBurst: { probability: 0.1, length: 2 },
-        injectStatus: [{ method: 'GET', path: '/v1/backgroundAssetVersions/{id}', status: 503, times: 2 }]
+        injectStatus: [
+          { method: 'GET', path: '/v1/backgroundAssetVersions/{id}', status: 503, times: 2 }
+        ]
       }
     },
     400_000
@@ -183,7 +226,9 @@ test('storage 5xx, connection resets, 429 bursts and an API 503 are survived; th
 test('an individual API key (no issuer-id) authenticates with sub "user"', async () => {
   h = await setUp()
   const key = h.sim.addKey('individual')
-  const run = await runAction(inputsFor(h, { 'key-id': key.keyId, 'issuer-id': '', 'private-key': key.privateKeyPem }))
+  const run = await runAction(
+    inputsFor(h, { 'key-id': key.keyId, 'issuer-id': '', 'private-key': key.privateKeyPem })
+  )
   expect(run.exitCode).toBe(0)
 })
 
@@ -217,7 +262,9 @@ test('a revoked or wrong key fails with 401 and the key/clock hint', async () =>
   const other = (await import('../simulator/auth.js')).generateApiKey()
   const run = await runAction(inputsFor(h, { 'private-key': other.privateKeyPem }))
   expect(run.exitCode).toBe(1)
-  expect(run.stdout).toMatch(/401 NOT_AUTHORIZED: Authentication credentials are missing or invalid\. — /)
+  expect(run.stdout).toMatch(
+    /401 NOT_AUTHORIZED: Authentication credentials are missing or invalid\. — /
+  )
   expect(run.stdout).toMatch(/Hint: .*clock/)
 })
 

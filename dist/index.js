@@ -99314,14 +99314,20 @@ async function identifyArchive(path, size) {
         const { bytesRead } = await file.read(head, 0, 12, 0);
         const magic = head.subarray(0, 4).toString('latin1');
         if (magic === 'PK\x03\x04') {
-            return { problem: 'is a ZIP file: an Android library (.aar) rather than an Apple Archive. Build the asset pack with `xcrun ba-package` (or Apple\'s Linux tools) and pass that .aar.' };
+            return {
+                problem: "is a ZIP file: an Android library (.aar) rather than an Apple Archive. Build the asset pack with `xcrun ba-package` (or Apple's Linux tools) and pass that .aar."
+            };
         }
         if (magic === 'AEA1')
-            return { problem: 'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.' };
+            return {
+                problem: 'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.'
+            };
         if (magic === 'AA01' || magic === 'YAA1') {
             const headerSize = head.readUInt16LE(4);
             if (bytesRead < 6 || headerSize < 6 || headerSize > size)
-                return { problem: `starts like an Apple Archive (${magic}) but its first entry header is damaged.` };
+                return {
+                    problem: `starts like an Apple Archive (${magic}) but its first entry header is damaged.`
+                };
             return { signature: magic };
         }
         if (magic.startsWith('pbz') && PBZ_ALGORITHMS.has(magic[3])) {
@@ -99332,15 +99338,21 @@ async function identifyArchive(path, size) {
             while (position < size) {
                 const read = await file.read(block, 0, PBZ_BLOCK_HEADER, position);
                 if (read.bytesRead < PBZ_BLOCK_HEADER)
-                    return { problem: `is a compressed Apple Archive whose block at byte ${position} is cut off (truncated file).` };
+                    return {
+                        problem: `is a compressed Apple Archive whose block at byte ${position} is cut off (truncated file).`
+                    };
                 const compressed = Number(block.readBigUInt64BE(8));
                 position += PBZ_BLOCK_HEADER + compressed;
             }
             if (position !== size)
-                return { problem: `is a compressed Apple Archive whose blocks end at byte ${position}, past its ${size} bytes (truncated file).` };
+                return {
+                    problem: `is a compressed Apple Archive whose blocks end at byte ${position}, past its ${size} bytes (truncated file).`
+                };
             return { signature: 'pbzx-compressed' };
         }
-        return { problem: `does not start with an Apple Archive signature (AA01, YAA1 or pbz*), but with ${JSON.stringify(magic)}. Is it the .aar that ba-package wrote?` };
+        return {
+            problem: `does not start with an Apple Archive signature (AA01, YAA1 or pbz*), but with ${JSON.stringify(magic)}. Is it the .aar that ba-package wrote?`
+        };
     }
     finally {
         await file.close();
@@ -99355,7 +99367,9 @@ async function hashFile(path, options = {}) {
     let partIndex = 0;
     let partHash = parts ? (0,external_node_crypto_.createHash)('md5') : undefined;
     let position = 0;
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, { highWaterMark: HASH_READ_SIZE })) {
+    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, {
+        highWaterMark: HASH_READ_SIZE
+    })) {
         md5.update(chunk);
         sha256?.update(chunk);
         if (parts && partHash) {
@@ -99488,7 +99502,9 @@ class AscApiError extends Error {
     request;
     constructor(status, errors, request) {
         const first = errors[0];
-        const text = first ? `${status} ${first.code}: ${first.title} — ${first.detail}` : `${status}: no error details in the response`;
+        const text = first
+            ? `${status} ${first.code}: ${first.title} — ${first.detail}`
+            : `${status}: no error details in the response`;
         const hint = HINTS[status];
         super(`${text} (${request})${hint ? `\nHint: ${hint}` : ''}`);
         this.status = status;
@@ -99612,7 +99628,12 @@ class AppStoreConnectClient {
         this.dispatcher = dispatcher;
     }
     static create(baseUrl, tokens) {
-        const agent = new node_modules_undici/* Agent */.g6({ keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connections: 4 });
+        const agent = new node_modules_undici/* Agent */.g6({
+            keepAliveTimeout: 30_000,
+            headersTimeout: 60_000,
+            bodyTimeout: 60_000,
+            connections: 4
+        });
         return new AppStoreConnectClient(baseUrl, tokens, agent);
     }
     async close() {
@@ -99632,18 +99653,28 @@ class AppStoreConnectClient {
     }
     async createAssetPack(appId, identifier) {
         const body = {
-            data: { type: 'backgroundAssets', attributes: { assetPackIdentifier: identifier }, relationships: { app: { data: { type: 'apps', id: appId } } } }
+            data: {
+                type: 'backgroundAssets',
+                attributes: { assetPackIdentifier: identifier },
+                relationships: { app: { data: { type: 'apps', id: appId } } }
+            }
         };
         return (await this.call('POST', '/v1/backgroundAssets', {}, { idempotent: false, body })).data;
     }
     /** Every page of a pack's versions, with the asked-for relationships included. */
     async *versionPages(packId, query) {
-        yield* this.pages(`/v1/backgroundAssets/${packId}/versions`, { limit: PAGE_LIMIT, ...query });
+        yield* this.pages(`/v1/backgroundAssets/${packId}/versions`, {
+            limit: PAGE_LIMIT,
+            ...query
+        });
     }
     async createVersion(packId) {
         // The create request has no attributes: Apple assigns the version number.
         const body = {
-            data: { type: 'backgroundAssetVersions', relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } } }
+            data: {
+                type: 'backgroundAssetVersions',
+                relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } }
+            }
         };
         return (await this.call('POST', '/v1/backgroundAssetVersions', {}, { idempotent: false, body })).data;
     }
@@ -99662,7 +99693,9 @@ class AppStoreConnectClient {
             data: {
                 type: 'backgroundAssetUploadFiles',
                 attributes: { assetType, fileName, fileSize },
-                relationships: { backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } } }
+                relationships: {
+                    backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } }
+                }
             }
         };
         return this.maskUploadUrls((await this.call('POST', '/v1/backgroundAssetUploadFiles', {}, { idempotent: false, body })).data);
@@ -99672,7 +99705,9 @@ class AppStoreConnectClient {
     }
     /** The caller makes a commit safe to repeat by re-reading the upload file first. */
     async updateUploadFile(id, attributes, idempotent) {
-        const body = { data: { type: 'backgroundAssetUploadFiles', id, attributes } };
+        const body = {
+            data: { type: 'backgroundAssetUploadFiles', id, attributes }
+        };
         return (await this.call('PATCH', `/v1/backgroundAssetUploadFiles/${id}`, {}, { idempotent, body })).data;
     }
     // ---- JSON:API plumbing ---------------------------------------------------------------------
@@ -99769,7 +99804,9 @@ class AppStoreConnectClient {
         await sleep(delayMs);
     }
     budgetText() {
-        return this.rateLimit ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour` : 'no X-Rate-Limit seen';
+        return this.rateLimit
+            ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour`
+            : 'no X-Rate-Limit seen';
     }
     /** With under 5% of the hourly budget left, spread the rest over the hour instead of spending it now. */
     async paceForBudget() {
@@ -99794,7 +99831,9 @@ function parseErrors(text) {
 }
 /** The resource of `included` a to-one relationship points at. */
 function findIncluded(included, linkage) {
-    return linkage ? included?.find((r) => r.type === linkage.type && r.id === linkage.id) : undefined;
+    return linkage
+        ? included?.find((r) => r.type === linkage.type && r.id === linkage.id)
+        : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/asset-pack.ts
@@ -99838,7 +99877,10 @@ async function findOrCreateAssetPack(client, inputs) {
     }
     catch (error) {
         // No answer, or "already used" from a create that raced ours: the pack may exist now.
-        const maybeCreated = error instanceof UncertainOutcomeError || (error instanceof AscApiError && error.status === 409 && error.pointer?.includes('assetPackIdentifier'));
+        const maybeCreated = error instanceof UncertainOutcomeError ||
+            (error instanceof AscApiError &&
+                error.status === 409 &&
+                error.pointer?.includes('assetPackIdentifier'));
         if (!maybeCreated)
             throw error;
         const found = await find(client, appId, identifier);
@@ -100591,23 +100633,31 @@ function parsePrivateKey(raw) {
     if (!pem.includes('-----BEGIN')) {
         const decoded = Buffer.from(pem.replace(/\s+/g, ''), 'base64').toString('utf8');
         if (!decoded.includes('-----BEGIN')) {
-            return { problem: 'is neither a PEM private key (-----BEGIN PRIVATE KEY-----) nor base64 of one. Paste the whole contents of the AuthKey_<key id>.p8 file.' };
+            return {
+                problem: 'is neither a PEM private key (-----BEGIN PRIVATE KEY-----) nor base64 of one. Paste the whole contents of the AuthKey_<key id>.p8 file.'
+            };
         }
         pem = decoded.trim();
         maskKeyText(pem);
     }
     if (pem.includes('-----BEGIN EC PRIVATE KEY-----')) {
-        return { problem: 'is a SEC1 "EC PRIVATE KEY"; App Store Connect keys are PKCS#8 ("-----BEGIN PRIVATE KEY-----"), as in the downloaded .p8 file.' };
+        return {
+            problem: 'is a SEC1 "EC PRIVATE KEY"; App Store Connect keys are PKCS#8 ("-----BEGIN PRIVATE KEY-----"), as in the downloaded .p8 file.'
+        };
     }
     let key;
     try {
         key = (0,external_node_crypto_.createPrivateKey)({ key: pem, format: 'pem' });
     }
     catch {
-        return { problem: 'could not be parsed as a PEM private key; it may be truncated or altered. Paste the whole contents of the .p8 file.' };
+        return {
+            problem: 'could not be parsed as a PEM private key; it may be truncated or altered. Paste the whole contents of the .p8 file.'
+        };
     }
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-        return { problem: `is a ${key.asymmetricKeyType?.toUpperCase()} key; App Store Connect API keys are EC P-256 (ES256).` };
+        return {
+            problem: `is a ${key.asymmetricKeyType?.toUpperCase()} key; App Store Connect API keys are EC P-256 (ES256).`
+        };
     }
     return { key };
 }
@@ -100629,8 +100679,14 @@ class TokenProvider {
         const iat = now - JWT_BACKDATE_SECONDS;
         const exp = iat + JWT_MAX_LIFETIME_SECONDS;
         const { keyId, issuerId, privateKey } = this.credentials;
-        const claims = issuerId ? { iss: issuerId, aud: JWT_AUDIENCE } : { sub: 'user', aud: JWT_AUDIENCE };
-        const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: keyId, typ: 'JWT' }).setIssuedAt(iat).setExpirationTime(exp).sign(privateKey);
+        const claims = issuerId
+            ? { iss: issuerId, aud: JWT_AUDIENCE }
+            : { sub: 'user', aud: JWT_AUDIENCE };
+        const token = await new SignJWT(claims)
+            .setProtectedHeader({ alg: 'ES256', kid: keyId, typ: 'JWT' })
+            .setIssuedAt(iat)
+            .setExpirationTime(exp)
+            .sign(privateKey);
         core_setSecret(token);
         this.current = { token, expiresAt: exp };
         this.issued++;
@@ -100732,7 +100788,9 @@ function checkManifest(text, assetPackIdentifier) {
         parsed = JSON.parse(text);
     }
     catch (e) {
-        const comments = /^\s*\/\//m.test(text) ? ' It has // comments: remove them (the ba-package template has some).' : '';
+        const comments = /^\s*\/\//m.test(text)
+            ? ' It has // comments: remove them (the ba-package template has some).'
+            : '';
         return { problems: [`is not valid JSON (${e.message}).${comments}`] };
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
@@ -100752,18 +100810,25 @@ function checkManifest(text, assetPackIdentifier) {
     else {
         const value = policy[keys[0]];
         if (keys[0] === 'onDemand') {
-            if (!value || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length) {
+            if (!value ||
+                typeof value !== 'object' ||
+                Array.isArray(value) ||
+                Object.keys(value).length) {
                 problems.push('has "downloadPolicy.onDemand" that is not the empty object {} (Apple refuses null with ITMS-91140).');
             }
         }
         else {
             const events = value?.installationEventTypes;
-            if (!Array.isArray(events) || !events.length || !events.every((e) => INSTALLATION_EVENTS.has(String(e)))) {
+            if (!Array.isArray(events) ||
+                !events.length ||
+                !events.every((e) => INSTALLATION_EVENTS.has(String(e)))) {
                 problems.push(`needs "downloadPolicy.${keys[0]}.installationEventTypes": a non-empty list of "firstInstallation" and/or "subsequentUpdate".`);
             }
         }
     }
-    if (!Array.isArray(m.fileSelectors) || !m.fileSelectors.length || !m.fileSelectors.every((s) => s && typeof s === 'object' && !Array.isArray(s))) {
+    if (!Array.isArray(m.fileSelectors) ||
+        !m.fileSelectors.length ||
+        !m.fileSelectors.every((s) => s && typeof s === 'object' && !Array.isArray(s))) {
         problems.push('needs "fileSelectors": a non-empty list of objects such as {"file": "path"} or {"directory": "path"}.');
     }
     const platforms = Array.isArray(m.platforms) ? m.platforms.map(String) : [];
@@ -100946,7 +101011,9 @@ async function getInputs() {
         problems.add(Inputs.PollInterval, `(${input(Inputs.PollInterval)}) is longer than processing-timeout (${input(Inputs.ProcessingTimeout)}).`);
     const concurrencyText = input(Inputs.UploadConcurrency);
     const uploadConcurrency = Number(concurrencyText);
-    if (!/^\d+$/.test(concurrencyText) || uploadConcurrency < 1 || uploadConcurrency > MAX_UPLOAD_CONCURRENCY) {
+    if (!/^\d+$/.test(concurrencyText) ||
+        uploadConcurrency < 1 ||
+        uploadConcurrency > MAX_UPLOAD_CONCURRENCY) {
         problems.add(Inputs.UploadConcurrency, `expected a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY}, got '${concurrencyText}'.`);
     }
     const apiBaseUrl = readApiBaseUrl(problems);
@@ -101016,7 +101083,14 @@ function planParts(file, fileSize, now = Date.now()) {
         for (const h of op.requestHeaders ?? [])
             if (h.name)
                 headers[h.name] = h.value ?? '';
-        return { partNumber: op.partNumber ?? i + 1, offset: op.offset, length: op.length, method: op.method, url: op.url, headers };
+        return {
+            partNumber: op.partNumber ?? i + 1,
+            offset: op.offset,
+            length: op.length,
+            method: op.method,
+            url: op.url,
+            headers
+        };
     });
     parts.sort((a, b) => a.offset - b.offset);
     let expected = 0;
@@ -101061,7 +101135,9 @@ class Progress {
     }
 }
 function mib(bytes) {
-    return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    return bytes >= 1024 ** 3
+        ? `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+        : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 class PartUploader {
     dispatcher;
@@ -101073,7 +101149,12 @@ class PartUploader {
     }
     /** One connection per worker, kept alive across parts. */
     static create(concurrency) {
-        return new PartUploader(new node_modules_undici/* Agent */.g6({ connections: concurrency, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 }), concurrency);
+        return new PartUploader(new node_modules_undici/* Agent */.g6({
+            connections: concurrency,
+            keepAliveTimeout: 30_000,
+            headersTimeout: 120_000,
+            bodyTimeout: 120_000
+        }), concurrency);
     }
     async close() {
         await this.dispatcher.close();
@@ -101098,7 +101179,11 @@ class PartUploader {
         })));
         if (abort.signal.aborted)
             throw firstError;
-        return { parts: parts.length, bytes: parts.reduce((n, p) => n + p.length, 0), retries: this.retries - retriesBefore };
+        return {
+            parts: parts.length,
+            bytes: parts.reduce((n, p) => n + p.length, 0),
+            retries: this.retries - retriesBefore
+        };
     }
     async uploadPart(path, part, progress, signal) {
         for (let attempt = 1;; attempt++) {
@@ -101113,7 +101198,11 @@ class PartUploader {
                         done(null, chunk);
                     }
                 });
-                const body = (0,external_node_stream_.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK }), counter, () => undefined);
+                const body = (0,external_node_stream_.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path, {
+                    start: part.offset,
+                    end: part.offset + part.length - 1,
+                    highWaterMark: READ_CHUNK
+                }), counter, () => undefined);
                 const response = await (0,node_modules_undici/* request */.Em)(part.url, {
                     method: part.method,
                     dispatcher: this.dispatcher,
@@ -101165,8 +101254,12 @@ async function reserve(client, versionId, file) {
         if (!(error instanceof UncertainOutcomeError))
             throw error;
         warning(`${error.message}; looking for the reservation before asking again.`);
-        const existing = (await client.listUploadFiles(versionId)).find((f) => f.attributes?.assetType === file.assetType && f.attributes.fileSize === file.size && f.attributes.assetDeliveryState?.state === 'AWAITING_UPLOAD');
-        return existing ? client.getUploadFile(existing.id) : client.reserveUploadFile(versionId, file.assetType, file.fileName, file.size);
+        const existing = (await client.listUploadFiles(versionId)).find((f) => f.attributes?.assetType === file.assetType &&
+            f.attributes.fileSize === file.size &&
+            f.attributes.assetDeliveryState?.state === 'AWAITING_UPLOAD');
+        return existing
+            ? client.getUploadFile(existing.id)
+            : client.reserveUploadFile(versionId, file.assetType, file.fileName, file.size);
     }
 }
 function checksumsFor(reservation, digests) {
@@ -101175,7 +101268,9 @@ function checksumsFor(reservation, digests) {
     const hash = algorithm === 'SHA_256' ? digests.sha256 : digests.md5;
     return {
         file: { hash, algorithm },
-        ...(announced?.composite ? { composite: { hash: digests.composite, algorithm: 'MD5' } } : {})
+        ...(announced?.composite
+            ? { composite: { hash: digests.composite, algorithm: 'MD5' } }
+            : {})
     };
 }
 /**
@@ -101184,7 +101279,10 @@ function checksumsFor(reservation, digests) {
  * it is sent again.
  */
 async function commit(client, reservation, digests) {
-    let attributes = { uploaded: true, sourceFileChecksums: checksumsFor(reservation, digests) };
+    let attributes = {
+        uploaded: true,
+        sourceFileChecksums: checksumsFor(reservation, digests)
+    };
     let form = 'sourceFileChecksums';
     for (let attempt = 1;; attempt++) {
         try {
@@ -101192,7 +101290,10 @@ async function commit(client, reservation, digests) {
             return form;
         }
         catch (error) {
-            if (error instanceof AscApiError && error.status === 409 && form === 'sourceFileChecksums' && error.pointer?.startsWith('/data/attributes/sourceFileChecksums')) {
+            if (error instanceof AscApiError &&
+                error.status === 409 &&
+                form === 'sourceFileChecksums' &&
+                error.pointer?.startsWith('/data/attributes/sourceFileChecksums')) {
                 warning(`App Store Connect refused the sourceFileChecksums object (${error.errors[0]?.detail ?? '409'}); committing again with the deprecated sourceFileChecksum MD5 string.`);
                 attributes = { uploaded: true, sourceFileChecksum: digests.md5 };
                 form = 'sourceFileChecksum (deprecated)';
@@ -101200,7 +101301,8 @@ async function commit(client, reservation, digests) {
             }
             if (!(error instanceof UncertainOutcomeError) || attempt >= COMMIT_ATTEMPTS)
                 throw error;
-            const state = (await client.getUploadFile(reservation.id)).attributes?.assetDeliveryState?.state;
+            const state = (await client.getUploadFile(reservation.id)).attributes?.assetDeliveryState
+                ?.state;
             if (state && state !== 'AWAITING_UPLOAD')
                 return form;
             info(`The commit got no answer and the upload file is still AWAITING_UPLOAD; committing again (attempt ${attempt + 1} of ${COMMIT_ATTEMPTS}).`);
@@ -101218,14 +101320,21 @@ async function deliverFile(client, uploader, versionId, file, known) {
     const reusable = known && (!needSha256 || known.sha256) && (!announced?.composite || known.composite);
     const [stats, digests] = await Promise.all([
         uploader.uploadAll(file.path, parts, progress),
-        reusable ? Promise.resolve(known) : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })
+        reusable
+            ? Promise.resolve(known)
+            : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })
     ]);
     const checksumForm = await commit(client, reservation, digests);
     return { uploadFile: reservation, digests, stats, checksumForm };
 }
 /** Step 5: send the manifest alone and wait for Apple's verdict, before the archive is reserved. */
 async function preflightManifest(client, uploader, versionId, manifest, poll) {
-    const delivery = await deliverFile(client, uploader, versionId, { assetType: 'MANIFEST', path: manifest.path, fileName: manifest.fileName, size: manifest.size });
+    const delivery = await deliverFile(client, uploader, versionId, {
+        assetType: 'MANIFEST',
+        path: manifest.path,
+        fileName: manifest.fileName,
+        size: manifest.size
+    });
     return waitForUploadFile(client, delivery.uploadFile.id, `Manifest ${manifest.fileName}`, poll);
 }
 
@@ -101287,7 +101396,11 @@ class RunReport {
     finishDryRun(kind, md5) {
         this.set(Outputs.ArchiveMd5, md5);
         this.set(Outputs.Reused, String(kind === 'reuse'));
-        const plan = { reuse: 'reuse the version that already holds this archive', resume: 'upload into the version left AWAITING_UPLOAD', create: 'create a new version and upload into it' }[kind];
+        const plan = {
+            reuse: 'reuse the version that already holds this archive',
+            resume: 'upload into the version left AWAITING_UPLOAD',
+            create: 'create a new version and upload into it'
+        }[kind];
         this.notes.push(`Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}. Nothing was written.`);
         info(this.notes[this.notes.length - 1]);
     }
@@ -106366,13 +106479,31 @@ async function writeSummary(report) {
         return;
     const o = report.outputs;
     const rows = [
-        ['Asset pack', `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`],
-        ['Version', o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—'],
+        [
+            'Asset pack',
+            `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`
+        ],
+        [
+            'Version',
+            o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—'
+        ],
         ['State', o[Outputs.State] ?? '—'],
         ['Internal beta', o[Outputs.InternalBetaState] || '—'],
-        ['Archive', report.archiveSize !== undefined ? `${summary_escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)` : '—'],
+        [
+            'Archive',
+            report.archiveSize !== undefined
+                ? `${summary_escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
+                : '—'
+        ],
         ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
-        ['Reused', o[Outputs.Reused] === 'true' ? 'yes — no upload needed' : o[Outputs.Reused] === 'false' ? 'no' : '—'],
+        [
+            'Reused',
+            o[Outputs.Reused] === 'true'
+                ? 'yes — no upload needed'
+                : o[Outputs.Reused] === 'false'
+                    ? 'no'
+                    : '—'
+        ],
         ['Retries', String(report.retries)],
         ['Total time', seconds(Date.now() - report.startedAt)]
     ];
@@ -106438,7 +106569,9 @@ async function createVersion(client, packId, newestBefore) {
                 throw error;
             warning(`${error.message}; listing the versions before creating again.`);
             const newest = await newestVersion(client, packId);
-            if (newest && number(newest) > newestBefore && newest.attributes?.state === 'AWAITING_UPLOAD') {
+            if (newest &&
+                number(newest) > newestBefore &&
+                newest.attributes?.state === 'AWAITING_UPLOAD') {
                 info(`The create did take effect: version ${newest.attributes.version} (${newest.id}).`);
                 return newest;
             }
@@ -106460,7 +106593,8 @@ async function chooseVersion(client, packId, options) {
             versions.push(version);
             const file = findIncluded(page.included, version.relationships?.assetFile?.data);
             const state = version.attributes?.state;
-            if (file?.attributes?.fileSize === options.archiveSize && (state === 'PROCESSING' || state === 'COMPLETE'))
+            if (file?.attributes?.fileSize === options.archiveSize &&
+                (state === 'PROCESSING' || state === 'COMPLETE'))
                 candidates.push({ version, file });
         }
     }
@@ -106519,7 +106653,12 @@ async function run() {
         const poll = { timeoutMs: inputs.processingTimeoutMs, pollIntervalMs: inputs.pollIntervalMs };
         const { pack } = await report.phase('Finding the asset pack', () => findOrCreateAssetPack(api, inputs));
         report.set(Outputs.AssetPackId, pack?.id);
-        const choice = await report.phase('Choosing the version', () => chooseVersion(api, pack?.id, { reuseExisting: inputs.reuseExisting, dryRun: inputs.dryRun, archiveSize: inputs.archive.size, digests: (sha) => checksums.get(sha) }));
+        const choice = await report.phase('Choosing the version', () => chooseVersion(api, pack?.id, {
+            reuseExisting: inputs.reuseExisting,
+            dryRun: inputs.dryRun,
+            archiveSize: inputs.archive.size,
+            digests: (sha) => checksums.get(sha)
+        }));
         report.recordVersion(choice.version);
         if (inputs.dryRun)
             return report.finishDryRun(choice.kind, (await checksums.get()).md5);

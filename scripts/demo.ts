@@ -15,7 +15,9 @@ const sim = await startSimulator({ upload: { partSize: 1024 * 1024 } })
 try {
   const pack = await writeSamplePack(dir, { identifier: IDENTIFIER, size: 5 * 1024 * 1024 + 12345 })
   console.log(`App Store Connect simulator: ${sim.baseUrl} (app ${sim.appId})`)
-  console.log(`Sample asset pack: ${pack.archivePath} (${pack.size} bytes) and ${pack.manifestPath}\n`)
+  console.log(
+    `Sample asset pack: ${pack.archivePath} (${pack.size} bytes) and ${pack.manifestPath}\n`
+  )
   const run = await runAction({
     'app-id': sim.appId,
     'asset-pack-identifier': IDENTIFIER,
@@ -29,9 +31,15 @@ try {
     'api-base-url': sim.baseUrl
   })
   console.log('── Action log ──────────────────────────────────────────')
-  console.log(run.stdout.split('\n').filter((l) => !l.startsWith('::debug::') && !l.startsWith('::add-mask::')).join('\n'))
+  console.log(
+    run.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('::debug::') && !l.startsWith('::add-mask::'))
+      .join('\n')
+  )
   console.log('── Outputs ─────────────────────────────────────────────')
-  for (const [name, value] of Object.entries(run.outputs)) console.log(`  ${name.padEnd(24)} ${value}`)
+  for (const [name, value] of Object.entries(run.outputs))
+    console.log(`  ${name.padEnd(24)} ${value}`)
   console.log('\n── Job summary ─────────────────────────────────────────')
   console.log(renderSummary(run.summary))
   if (run.exitCode !== 0) {

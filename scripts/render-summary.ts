@@ -8,10 +8,15 @@ export function renderSummary(html: string): string {
       .replace(/&amp;/g, '&')
       .trim()
   const lines: string[] = []
-  const tokens = html.match(/<h\d>[\s\S]*?<\/h\d>|<table>[\s\S]*?<\/table>|<ul>[\s\S]*?<\/ul>|<pre>[\s\S]*?<\/pre>|<details>[\s\S]*?<\/details>|<p>[\s\S]*?<\/p>/g) ?? []
+  const tokens =
+    html.match(
+      /<h\d>[\s\S]*?<\/h\d>|<table>[\s\S]*?<\/table>|<ul>[\s\S]*?<\/ul>|<pre>[\s\S]*?<\/pre>|<details>[\s\S]*?<\/details>|<p>[\s\S]*?<\/p>/g
+    ) ?? []
   for (const token of tokens) {
     if (token.startsWith('<table')) {
-      const rows = [...token.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1].matchAll(/<t[hd]>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1])))
+      const rows = [...token.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) =>
+        [...r[1].matchAll(/<t[hd]>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]))
+      )
       const width = Math.max(...rows.map((r) => r[0].length))
       for (const [i, row] of rows.entries()) {
         lines.push(`  ${row[0].padEnd(width)}  ${row[1] ?? ''}`)

@@ -34,7 +34,10 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs
 }
 
-export async function runAction(inputs: Record<string, string>, options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<ActionRun> {
+export async function runAction(
+  inputs: Record<string, string>,
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'action-run-'))
   const outputFile = join(dir, 'output')
   const summaryFile = join(dir, 'summary')
@@ -50,13 +53,19 @@ export async function runAction(inputs: Record<string, string>, options: { env?:
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
   const started = Date.now()
-  const child = spawn(process.execPath, [DIST], { cwd: options.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [DIST], {
+    cwd: options.cwd ?? dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
-  const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)))
+  const exitCode = await new Promise<number>((resolve) =>
+    child.on('close', (code) => resolve(code ?? -1))
+  )
   clearTimeout(timer)
   const peak = /peak RSS (\d+) bytes/.exec(stdout)?.[1]
   const run: ActionRun = {

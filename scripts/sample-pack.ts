@@ -17,7 +17,9 @@ export interface SamplePack {
 export function sampleManifest(assetPackID: string, platforms = ['iOS']): Record<string, unknown> {
   return {
     assetPackID,
-    downloadPolicy: { prefetch: { installationEventTypes: ['firstInstallation', 'subsequentUpdate'] } },
+    downloadPolicy: {
+      prefetch: { installationEventTypes: ['firstInstallation', 'subsequentUpdate'] }
+    },
     fileSelectors: [{ directory: 'Levels/Forest' }],
     platforms
   }
@@ -33,7 +35,11 @@ function entryHeader(path: string, blobSize: number): Buffer {
   pathLength.writeUInt16LE(name.length)
   const size = Buffer.alloc(8)
   size.writeBigUInt64LE(BigInt(blobSize))
-  const fields = Buffer.concat([field('TYP', '1', Buffer.from('F')), field('PAT', 'P', Buffer.concat([pathLength, name])), field('DAT', 'C', size)])
+  const fields = Buffer.concat([
+    field('TYP', '1', Buffer.from('F')),
+    field('PAT', 'P', Buffer.concat([pathLength, name])),
+    field('DAT', 'C', size)
+  ])
   const head = Buffer.alloc(6)
   head.write('AA01', 0, 'latin1')
   head.writeUInt16LE(6 + fields.length, 4)
@@ -42,17 +48,25 @@ function entryHeader(path: string, blobSize: number): Buffer {
 
 /** A deterministic byte pattern (from `seed`), so the same call writes the same archive. */
 function fill(buffer: Buffer, seed: number, offset: number): void {
-  for (let i = 0; i < buffer.length; i++) buffer[i] = (Math.imul(offset + i, 2654435761) + seed) >>> 24
+  for (let i = 0; i < buffer.length; i++)
+    buffer[i] = (Math.imul(offset + i, 2654435761) + seed) >>> 24
 }
 
-export async function writeSamplePack(dir: string, options: { identifier: string; size: number; seed?: number; platforms?: string[] }): Promise<SamplePack> {
+export async function writeSamplePack(
+  dir: string,
+  options: { identifier: string; size: number; seed?: number; platforms?: string[] }
+): Promise<SamplePack> {
   const manifest = JSON.stringify(sampleManifest(options.identifier, options.platforms), null, 2)
   const manifestPath = join(dir, 'Manifest.json')
   await writeFile(manifestPath, manifest)
-  const first = Buffer.concat([entryHeader('manifest.json', manifest.length), Buffer.from(manifest)])
+  const first = Buffer.concat([
+    entryHeader('manifest.json', manifest.length),
+    Buffer.from(manifest)
+  ])
   const dataHeaderSize = entryHeader('Levels/Forest/data.bin', 0).length
   const dataSize = options.size - first.length - dataHeaderSize
-  if (dataSize < 0) throw new Error(`a sample pack needs at least ${first.length + dataHeaderSize} bytes`)
+  if (dataSize < 0)
+    throw new Error(`a sample pack needs at least ${first.length + dataHeaderSize} bytes`)
   const archivePath = join(dir, `${options.identifier}.aar`)
   const out = createWriteStream(archivePath)
   const md5 = createHash('md5')

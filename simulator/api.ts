@@ -6,7 +6,15 @@ import { Assembly, UrlSigner } from './storage.js'
 import { conflict, invalidAttribute, invalidParameter, notFound } from './errors.js'
 import type { Random } from './random.js'
 import type { Platform, SeededPack, SimulatorOptions, StateMessage } from './options.js'
-import type { FieldSelection, FileChecksums, PackRecord, Store, UploadFileRecord, UploadOperationRecord, VersionRecord } from './store.js'
+import type {
+  FieldSelection,
+  FileChecksums,
+  PackRecord,
+  Store,
+  UploadFileRecord,
+  UploadOperationRecord,
+  VersionRecord
+} from './store.js'
 
 export interface Reply {
   status: number
@@ -21,10 +29,22 @@ export interface ApiRequest {
 
 const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 const MAX_PACKS_PER_APP = 100
-const MANIFEST_PLATFORMS: Record<string, Platform> = { iOS: 'IOS', macOS: 'MAC_OS', tvOS: 'TV_OS', visionOS: 'VISION_OS' }
+const MANIFEST_PLATFORMS: Record<string, Platform> = {
+  iOS: 'IOS',
+  macOS: 'MAC_OS',
+  tvOS: 'TV_OS',
+  visionOS: 'VISION_OS'
+}
 const ARCHIVE_SIGNATURES = ['AA01', 'YAA1', 'pbz']
 
-type Body = { data: { type: string; id?: string; attributes?: Record<string, unknown>; relationships?: Record<string, { data: { type: string; id: string } }> } }
+type Body = {
+  data: {
+    type: string
+    id?: string
+    attributes?: Record<string, unknown>
+    relationships?: Record<string, { data: { type: string; id: string } }>
+  }
+}
 
 function list(param: string | null): string[] {
   return param ? param.split(',').filter(Boolean) : []
@@ -55,19 +75,35 @@ export class AscApi {
   get handlers(): Record<string, (req: ApiRequest) => Promise<Reply> | Reply> {
     return {
       apps_backgroundAssets_getToManyRelated: (r) => this.listPacks(r),
-      apps_backgroundAssets_getToManyRelationship: (r) => this.linkages(r, this.packsOfApp(r.pathParams.id), 'backgroundAssets'),
+      apps_backgroundAssets_getToManyRelationship: (r) =>
+        this.linkages(r, this.packsOfApp(r.pathParams.id), 'backgroundAssets'),
       backgroundAssets_createInstance: (r) => this.createPack(r),
-      backgroundAssets_getInstance: (r) => this.single(r, this.store.packJson(this.pack(r.pathParams.id), fieldSelection(r.url))),
+      backgroundAssets_getInstance: (r) =>
+        this.single(r, this.store.packJson(this.pack(r.pathParams.id), fieldSelection(r.url))),
       backgroundAssets_updateInstance: (r) => this.updatePack(r),
       backgroundAssets_versions_getToManyRelated: (r) => this.listVersions(r),
-      backgroundAssets_versions_getToManyRelationship: (r) => this.linkages(r, this.store.versionsOf(this.pack(r.pathParams.id).id), 'backgroundAssetVersions'),
+      backgroundAssets_versions_getToManyRelationship: (r) =>
+        this.linkages(
+          r,
+          this.store.versionsOf(this.pack(r.pathParams.id).id),
+          'backgroundAssetVersions'
+        ),
       backgroundAssetVersions_createInstance: (r) => this.createVersion(r),
       backgroundAssetVersions_getInstance: (r) => this.getVersion(r),
-      backgroundAssetVersions_backgroundAssetUploadFiles_getToManyRelated: (r) => this.listUploadFiles(r),
+      backgroundAssetVersions_backgroundAssetUploadFiles_getToManyRelated: (r) =>
+        this.listUploadFiles(r),
       backgroundAssetVersions_backgroundAssetUploadFiles_getToManyRelationship: (r) =>
-        this.linkages(r, this.store.uploadFilesOf(this.version(r.pathParams.id).id), 'backgroundAssetUploadFiles'),
+        this.linkages(
+          r,
+          this.store.uploadFilesOf(this.version(r.pathParams.id).id),
+          'backgroundAssetUploadFiles'
+        ),
       backgroundAssetUploadFiles_createInstance: (r) => this.reserve(r),
-      backgroundAssetUploadFiles_getInstance: (r) => this.single(r, this.store.uploadFileJson(this.uploadFile(r.pathParams.id), fieldSelection(r.url))),
+      backgroundAssetUploadFiles_getInstance: (r) =>
+        this.single(
+          r,
+          this.store.uploadFileJson(this.uploadFile(r.pathParams.id), fieldSelection(r.url))
+        ),
       backgroundAssetUploadFiles_updateInstance: (r) => this.commit(r),
       backgroundAssetVersionInternalBetaReleases_getInstance: (r) => this.getInternalBetaRelease(r),
       backgroundAssetVersionExternalBetaReleases_getInstance: (r) => {
@@ -93,11 +129,21 @@ export class AscApi {
       version.state = v.state
       version.platforms = v.platforms ?? this.options.defaultPlatforms
       if (v.archive) {
-        const file = this.newUploadFile(version, 'ASSET', v.archive.fileName ?? 'pack.aar', v.archive.fileSize)
+        const file = this.newUploadFile(
+          version,
+          'ASSET',
+          v.archive.fileName ?? 'pack.aar',
+          v.archive.fileSize
+        )
         file.operations = []
-        file.deliveryState = v.state === 'COMPLETE' ? 'COMPLETE' : v.state === 'FAILED' ? 'FAILED' : 'UPLOAD_COMPLETE'
+        file.deliveryState =
+          v.state === 'COMPLETE' ? 'COMPLETE' : v.state === 'FAILED' ? 'FAILED' : 'UPLOAD_COMPLETE'
         const sha = this.options.checksums.fileAlgorithm === 'SHA_256' && v.archive.sha256
-        file.committedChecksums = { file: sha ? { hash: v.archive.sha256!, algorithm: 'SHA_256' } : { hash: v.archive.md5, algorithm: 'MD5' } }
+        file.committedChecksums = {
+          file: sha
+            ? { hash: v.archive.sha256!, algorithm: 'SHA_256' }
+            : { hash: v.archive.md5, algorithm: 'MD5' }
+        }
         version.assetFileId = file.id
       }
       if (v.state === 'COMPLETE') this.release(version)
@@ -128,7 +174,11 @@ export class AscApi {
     let packs = this.packsOfApp(r.pathParams.id)
     const identifiers = list(q.get('filter[assetPackIdentifier]'))
     const bad = identifiers.find((i) => !IDENTIFIER.test(i))
-    if (bad) throw invalidParameter('filter[assetPackIdentifier]', `'${bad}' is not a valid value for the filter 'assetPackIdentifier'.`)
+    if (bad)
+      throw invalidParameter(
+        'filter[assetPackIdentifier]',
+        `'${bad}' is not a valid value for the filter 'assetPackIdentifier'.`
+      )
     if (identifiers.length) packs = packs.filter((p) => identifiers.includes(p.identifier))
     const archived = list(q.get('filter[archived]'))
     if (archived.length) packs = packs.filter((p) => archived.includes(String(p.archived)))
@@ -143,7 +193,13 @@ export class AscApi {
   }
 
   private newPack(appId: string, identifier: string): PackRecord {
-    const pack: PackRecord = { id: this.random.uuid(), appId, identifier, archived: false, createdDate: new Date(this.now()).toISOString() }
+    const pack: PackRecord = {
+      id: this.random.uuid(),
+      appId,
+      identifier,
+      archived: false,
+      createdDate: new Date(this.now()).toISOString()
+    }
     this.store.packs.set(pack.id, pack)
     return pack
   }
@@ -153,7 +209,12 @@ export class AscApi {
     const identifier = data.attributes!.assetPackIdentifier as string
     const appId = data.relationships!.app.data.id
     if (!this.store.apps.has(appId)) {
-      throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The provided entity includes a relationship with an invalid value', `There is no app with id '${appId}'.`, '/data/relationships/app')
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The provided entity includes a relationship with an invalid value',
+        `There is no app with id '${appId}'.`,
+        '/data/relationships/app'
+      )
     }
     if (!IDENTIFIER.test(identifier)) {
       throw invalidAttribute(
@@ -163,12 +224,24 @@ export class AscApi {
     }
     const existing = this.packsOfApp(appId)
     if (existing.some((p) => p.identifier === identifier)) {
-      throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE', 'The provided entity includes an attribute with a value that has already been used', `The asset pack identifier '${identifier}' is already used by this app.`, '/data/attributes/assetPackIdentifier')
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
+        'The provided entity includes an attribute with a value that has already been used',
+        `The asset pack identifier '${identifier}' is already used by this app.`,
+        '/data/attributes/assetPackIdentifier'
+      )
     }
     if (existing.length >= MAX_PACKS_PER_APP) {
-      throw conflict('ENTITY_ERROR.LIMIT_EXCEEDED', 'The app has too many asset packs', `An app can have at most ${MAX_PACKS_PER_APP} asset packs.`)
+      throw conflict(
+        'ENTITY_ERROR.LIMIT_EXCEEDED',
+        'The app has too many asset packs',
+        `An app can have at most ${MAX_PACKS_PER_APP} asset packs.`
+      )
     }
-    return { status: 201, body: this.document(this.store.packJson(this.newPack(appId, identifier)), r) }
+    return {
+      status: 201,
+      body: this.document(this.store.packJson(this.newPack(appId, identifier)), r)
+    }
   }
 
   private updatePack(r: ApiRequest): Reply {
@@ -177,7 +250,11 @@ export class AscApi {
     this.requireSameId(data, pack.id)
     const archived = data.attributes?.archived
     if (typeof archived === 'boolean') {
-      if (pack.archived && !archived) throw invalidAttribute('/data/attributes/archived', 'An archived asset pack cannot be unarchived.')
+      if (pack.archived && !archived)
+        throw invalidAttribute(
+          '/data/attributes/archived',
+          'An archived asset pack cannot be unarchived.'
+        )
       pack.archived = archived
     }
     return this.single(r, this.store.packJson(pack))
@@ -213,20 +290,40 @@ export class AscApi {
     const numbers = list(q.get('filter[version]'))
     if (numbers.length) versions = versions.filter((v) => numbers.includes(String(v.number)))
     const platforms = list(q.get('filter[platforms]'))
-    if (platforms.length) versions = versions.filter((v) => v.platforms.some((p) => platforms.includes(p)))
+    if (platforms.length)
+      versions = versions.filter((v) => v.platforms.some((p) => platforms.includes(p)))
     const [sort] = list(q.get('sort'))
     // Without a sort, the order is the resource IDs' (random): clients must not rely on it.
-    versions.sort(sort ? (a, b) => (a.number - b.number) * (sort === '-version' ? -1 : 1) : (a, b) => a.id.localeCompare(b.id))
+    versions.sort(
+      sort
+        ? (a, b) => (a.number - b.number) * (sort === '-version' ? -1 : 1)
+        : (a, b) => a.id.localeCompare(b.id)
+    )
     const fields = fieldSelection(r.url)
     const include = list(q.get('include'))
-    return this.page(r, versions, (v) => this.store.versionJson(v, fields), (items) => this.store.includedForVersions(items, include, fields))
+    return this.page(
+      r,
+      versions,
+      (v) => this.store.versionJson(v, fields),
+      (items) => this.store.includedForVersions(items, include, fields)
+    )
   }
 
   private getVersion(r: ApiRequest): Reply {
     const version = this.version(r.pathParams.id)
     const fields = fieldSelection(r.url)
-    const included = this.store.includedForVersions([version], list(r.url.searchParams.get('include')), fields)
-    return { status: 200, body: { ...this.document(this.store.versionJson(version, fields), r), ...(included.length ? { included } : {}) } }
+    const included = this.store.includedForVersions(
+      [version],
+      list(r.url.searchParams.get('include')),
+      fields
+    )
+    return {
+      status: 200,
+      body: {
+        ...this.document(this.store.versionJson(version, fields), r),
+        ...(included.length ? { included } : {})
+      }
+    }
   }
 
   private createVersion(r: ApiRequest): Reply {
@@ -234,10 +331,20 @@ export class AscApi {
     const packId = data.relationships!.backgroundAsset.data.id
     const pack = this.store.packs.get(packId)
     if (!pack) {
-      throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The provided entity includes a relationship with an invalid value', `There is no asset pack with id '${packId}'.`, '/data/relationships/backgroundAsset')
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The provided entity includes a relationship with an invalid value',
+        `There is no asset pack with id '${packId}'.`,
+        '/data/relationships/backgroundAsset'
+      )
     }
     if (pack.archived) {
-      throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The asset pack is archived', `The asset pack '${pack.identifier}' is archived and accepts no new versions.`, '/data/relationships/backgroundAsset')
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The asset pack is archived',
+        `The asset pack '${pack.identifier}' is archived and accepts no new versions.`,
+        '/data/relationships/backgroundAsset'
+      )
     }
     return { status: 201, body: this.document(this.store.versionJson(this.newVersion(pack)), r) }
   }
@@ -256,7 +363,12 @@ export class AscApi {
     return this.page(r, files, (f) => this.store.uploadFileJson(f, fields))
   }
 
-  private newUploadFile(version: VersionRecord, assetType: 'ASSET' | 'MANIFEST', fileName: string, fileSize: number): UploadFileRecord {
+  private newUploadFile(
+    version: VersionRecord,
+    assetType: 'ASSET' | 'MANIFEST',
+    fileName: string,
+    fileSize: number
+  ): UploadFileRecord {
     const file: UploadFileRecord = {
       id: this.random.uuid(),
       versionId: version.id,
@@ -279,16 +391,40 @@ export class AscApi {
     const versionId = data.relationships!.backgroundAssetVersion.data.id
     const version = this.store.versions.get(versionId)
     if (!version) {
-      throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The provided entity includes a relationship with an invalid value', `There is no asset pack version with id '${versionId}'.`, '/data/relationships/backgroundAssetVersion')
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The provided entity includes a relationship with an invalid value',
+        `There is no asset pack version with id '${versionId}'.`,
+        '/data/relationships/backgroundAssetVersion'
+      )
     }
     if (version.state !== 'AWAITING_UPLOAD') {
-      throw conflict('ENTITY_ERROR.RELATIONSHIP.INVALID', 'The version does not accept uploads', `Version ${version.number} is ${version.state} and accepts no further uploads.`, '/data/relationships/backgroundAssetVersion')
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The version does not accept uploads',
+        `Version ${version.number} is ${version.state} and accepts no further uploads.`,
+        '/data/relationships/backgroundAssetVersion'
+      )
     }
-    const attributes = data.attributes as { assetType: 'ASSET' | 'MANIFEST'; fileName: string; fileSize: number }
-    const file = this.newUploadFile(version, attributes.assetType, attributes.fileName, attributes.fileSize)
+    const attributes = data.attributes as {
+      assetType: 'ASSET' | 'MANIFEST'
+      fileName: string
+      fileSize: number
+    }
+    const file = this.newUploadFile(
+      version,
+      attributes.assetType,
+      attributes.fileName,
+      attributes.fileSize
+    )
     const { checksums } = this.options
     const algorithms = [...new Set([checksums.fileAlgorithm, 'MD5' as const])]
-    file.announced = { file: { algorithm: checksums.fileAlgorithm } as FileChecksums['file'], ...(checksums.announceComposite ? { composite: { algorithm: 'MD5' } as FileChecksums['composite'] } : {}) }
+    file.announced = {
+      file: { algorithm: checksums.fileAlgorithm } as FileChecksums['file'],
+      ...(checksums.announceComposite
+        ? { composite: { algorithm: 'MD5' } as FileChecksums['composite'] }
+        : {})
+    }
     file.operations = this.layOut(file)
     const dir = join(this.spoolDir, file.id)
     await mkdir(dir, { recursive: true })
@@ -297,10 +433,16 @@ export class AscApi {
   }
 
   private layOut(file: UploadFileRecord): UploadOperationRecord[] {
-    const { partSize, unevenParts, shuffleOperations, expiresInSeconds, defect } = this.options.upload
+    const { partSize, unevenParts, shuffleOperations, expiresInSeconds, defect } =
+      this.options.upload
     const sizes: number[] = []
-    for (let offset = 0; offset < file.fileSize; ) {
-      const size = Math.min(file.fileSize - offset, unevenParts ? this.random.int(Math.ceil(partSize / 2), Math.floor(partSize * 1.5)) : partSize)
+    for (let offset = 0; offset < file.fileSize;) {
+      const size = Math.min(
+        file.fileSize - offset,
+        unevenParts
+          ? this.random.int(Math.ceil(partSize / 2), Math.floor(partSize * 1.5))
+          : partSize
+      )
       sizes.push(size)
       offset += size
     }
@@ -340,47 +482,98 @@ export class AscApi {
     const { data } = r.body as Body
     const file = this.uploadFile(r.pathParams.id)
     this.requireSameId(data, file.id)
-    const attributes = (data.attributes ?? {}) as { uploaded?: boolean | null; sourceFileChecksums?: FileChecksums | null; sourceFileChecksum?: string | null }
+    const attributes = (data.attributes ?? {}) as {
+      uploaded?: boolean | null
+      sourceFileChecksums?: FileChecksums | null
+      sourceFileChecksum?: string | null
+    }
     if (attributes.uploaded !== true) return this.single(r, this.store.uploadFileJson(file))
     if (file.deliveryState !== 'AWAITING_UPLOAD' || !file.assembly) {
-      throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID', 'The upload was already committed', `Upload file '${file.id}' is ${file.deliveryState}; it was committed before.`, '/data/attributes/uploaded')
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'The upload was already committed',
+        `Upload file '${file.id}' is ${file.deliveryState}; it was committed before.`,
+        '/data/attributes/uploaded'
+      )
     }
     const { checksums } = this.options
     if (attributes.sourceFileChecksums && checksums.refuseChecksumObject) {
-      throw invalidAttribute('/data/attributes/sourceFileChecksums', 'The attribute sourceFileChecksums is not supported for this upload; provide sourceFileChecksum.')
+      throw invalidAttribute(
+        '/data/attributes/sourceFileChecksums',
+        'The attribute sourceFileChecksums is not supported for this upload; provide sourceFileChecksum.'
+      )
     }
-    if (checksums.requireChecksum && !attributes.sourceFileChecksums && !attributes.sourceFileChecksum) {
-      throw conflict('ENTITY_ERROR.ATTRIBUTE.REQUIRED', 'A required attribute is missing', 'A checksum of the uploaded file is required to commit.', '/data/attributes/sourceFileChecksums')
+    if (
+      checksums.requireChecksum &&
+      !attributes.sourceFileChecksums &&
+      !attributes.sourceFileChecksum
+    ) {
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.REQUIRED',
+        'A required attribute is missing',
+        'A checksum of the uploaded file is required to commit.',
+        '/data/attributes/sourceFileChecksums'
+      )
     }
     const missing = file.assembly.missingParts()
     if (missing.length) {
-      throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID', 'The upload is incomplete', `Upload operation part(s) ${missing.join(', ')} have not been uploaded.`, '/data/attributes/uploaded')
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'The upload is incomplete',
+        `Upload operation part(s) ${missing.join(', ')} have not been uploaded.`,
+        '/data/attributes/uploaded'
+      )
     }
     const digests = await file.assembly.digests()
     if (digests.size !== file.fileSize) {
-      throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID', 'The upload is incomplete', `Received ${digests.size} bytes; the reservation was for ${file.fileSize}.`, '/data/attributes/uploaded')
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'The upload is incomplete',
+        `Received ${digests.size} bytes; the reservation was for ${file.fileSize}.`,
+        '/data/attributes/uploaded'
+      )
     }
     const sent = attributes.sourceFileChecksums
     if (sent?.file) {
       const expected = digests.file[sent.file.algorithm]
       if (!expected || sent.file.algorithm !== file.announced.file?.algorithm) {
-        throw invalidAttribute('/data/attributes/sourceFileChecksums/file/algorithm', `This upload expects a ${file.announced.file?.algorithm} file checksum.`)
+        throw invalidAttribute(
+          '/data/attributes/sourceFileChecksums/file/algorithm',
+          `This upload expects a ${file.announced.file?.algorithm} file checksum.`
+        )
       }
-      if (sent.file.hash !== expected) throw invalidAttribute('/data/attributes/sourceFileChecksums/file/hash', 'The file checksum does not match the uploaded bytes.')
+      if (sent.file.hash !== expected)
+        throw invalidAttribute(
+          '/data/attributes/sourceFileChecksums/file/hash',
+          'The file checksum does not match the uploaded bytes.'
+        )
     }
     if (sent?.composite) {
-      if (!file.announced.composite) throw invalidAttribute('/data/attributes/sourceFileChecksums/composite', 'This upload does not take a composite checksum.')
-      if (sent.composite.hash !== digests.composite) throw invalidAttribute('/data/attributes/sourceFileChecksums/composite/hash', 'The composite checksum does not match the uploaded parts.')
+      if (!file.announced.composite)
+        throw invalidAttribute(
+          '/data/attributes/sourceFileChecksums/composite',
+          'This upload does not take a composite checksum.'
+        )
+      if (sent.composite.hash !== digests.composite)
+        throw invalidAttribute(
+          '/data/attributes/sourceFileChecksums/composite/hash',
+          'The composite checksum does not match the uploaded parts.'
+        )
     }
     if (attributes.sourceFileChecksum && attributes.sourceFileChecksum !== digests.file.MD5) {
-      throw invalidAttribute('/data/attributes/sourceFileChecksum', 'The MD5 checksum does not match the uploaded bytes.')
+      throw invalidAttribute(
+        '/data/attributes/sourceFileChecksum',
+        'The MD5 checksum does not match the uploaded bytes.'
+      )
     }
     file.assembly.committed = true
     file.deliveryState = 'UPLOAD_COMPLETE'
     const announcedAlgorithm = file.announced.file!.algorithm
     file.committedChecksums = {
       file: { hash: digests.file[announcedAlgorithm]!, algorithm: announcedAlgorithm },
-      ...(file.announced.composite ? { composite: { hash: digests.composite, algorithm: 'MD5' } } : {})
+      ...(file.announced.composite
+        ? { composite: { hash: digests.composite, algorithm: 'MD5' } }
+        : {})
     }
     if (attributes.sourceFileChecksum) file.committedLegacyChecksum = attributes.sourceFileChecksum
     this.startProcessing(file)
@@ -411,11 +604,18 @@ export class AscApi {
       const head = file.assembly!.head.toString('latin1')
       const errors: StateMessage[] = [...(processing.failWith?.errors ?? [])]
       if (!ARCHIVE_SIGNATURES.some((s) => head.startsWith(s))) {
-        errors.push({ code: 'ASSET_PACK_INVALID_ARCHIVE', description: `${file.fileName} is not an Apple Archive (.aar) produced by ba-package.` })
+        errors.push({
+          code: 'ASSET_PACK_INVALID_ARCHIVE',
+          description: `${file.fileName} is not an Apple Archive (.aar) produced by ba-package.`
+        })
       }
       if (errors.length) {
         version.state = 'FAILED'
-        version.stateDetails = { errors, warnings: processing.failWith?.warnings ?? [], infos: processing.failWith?.infos ?? [] }
+        version.stateDetails = {
+          errors,
+          warnings: processing.failWith?.warnings ?? [],
+          infos: processing.failWith?.infos ?? []
+        }
         file.deliveryState = 'FAILED'
         file.errors = errors
       } else {
@@ -434,31 +634,65 @@ export class AscApi {
     let manifest: Record<string, unknown> | undefined
     try {
       const parsed: unknown = JSON.parse((await file.assembly!.readAll()).toString('utf8'))
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) manifest = parsed as Record<string, unknown>
-      else errors.push({ code: 'MANIFEST_INVALID', description: 'The manifest must be a JSON object.' })
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        manifest = parsed as Record<string, unknown>
+      else
+        errors.push({
+          code: 'MANIFEST_INVALID',
+          description: 'The manifest must be a JSON object.'
+        })
     } catch (e) {
-      errors.push({ code: 'MANIFEST_INVALID_JSON', description: `The manifest is not valid JSON: ${(e as Error).message}` })
+      errors.push({
+        code: 'MANIFEST_INVALID_JSON',
+        description: `The manifest is not valid JSON: ${(e as Error).message}`
+      })
     }
     if (manifest) {
       const { assetPackID, downloadPolicy, platforms } = manifest
-      if (typeof assetPackID !== 'string') errors.push({ code: 'MANIFEST_MISSING_ASSET_PACK_ID', description: 'The manifest has no assetPackID.' })
+      if (typeof assetPackID !== 'string')
+        errors.push({
+          code: 'MANIFEST_MISSING_ASSET_PACK_ID',
+          description: 'The manifest has no assetPackID.'
+        })
       else if (assetPackID !== pack.identifier) {
-        errors.push({ code: 'MANIFEST_ASSET_PACK_ID_MISMATCH', description: `The manifest's assetPackID '${assetPackID}' does not match the asset pack '${pack.identifier}'.` })
+        errors.push({
+          code: 'MANIFEST_ASSET_PACK_ID_MISMATCH',
+          description: `The manifest's assetPackID '${assetPackID}' does not match the asset pack '${pack.identifier}'.`
+        })
       }
-      const policies = downloadPolicy && typeof downloadPolicy === 'object' ? Object.keys(downloadPolicy) : []
+      const policies =
+        downloadPolicy && typeof downloadPolicy === 'object' ? Object.keys(downloadPolicy) : []
       if (policies.length !== 1 || !['essential', 'prefetch', 'onDemand'].includes(policies[0])) {
-        errors.push({ code: 'MANIFEST_INVALID_DOWNLOAD_POLICY', description: 'downloadPolicy must have exactly one of essential, prefetch or onDemand.' })
-      } else if (policies[0] === 'onDemand' && (downloadPolicy as Record<string, unknown>).onDemand === null) {
-        errors.push({ code: 'ITMS-91140', description: 'The onDemand download policy must be an empty object, not null.' })
+        errors.push({
+          code: 'MANIFEST_INVALID_DOWNLOAD_POLICY',
+          description: 'downloadPolicy must have exactly one of essential, prefetch or onDemand.'
+        })
+      } else if (
+        policies[0] === 'onDemand' &&
+        (downloadPolicy as Record<string, unknown>).onDemand === null
+      ) {
+        errors.push({
+          code: 'ITMS-91140',
+          description: 'The onDemand download policy must be an empty object, not null.'
+        })
       }
-      const selectors = Array.isArray(manifest.fileSelectors) ? (manifest.fileSelectors as Record<string, unknown>[]) : []
+      const selectors = Array.isArray(manifest.fileSelectors)
+        ? (manifest.fileSelectors as Record<string, unknown>[])
+        : []
       if (selectors.some((s) => s?.directory === '.' || s?.directory === './')) {
-        errors.push({ code: 'MANIFEST_INVALID_FILE_SELECTOR', description: 'A directory selector of "." selects the packaging directory itself; name the asset directories instead.' })
+        errors.push({
+          code: 'MANIFEST_INVALID_FILE_SELECTOR',
+          description:
+            'A directory selector of "." selects the packaging directory itself; name the asset directories instead.'
+        })
       }
       const names = Array.isArray(platforms) ? platforms : []
       const unknown = names.filter((p) => !(String(p) in MANIFEST_PLATFORMS))
       if (!names.length || unknown.length) {
-        errors.push({ code: 'MANIFEST_INVALID_PLATFORMS', description: `platforms must list iOS, macOS, tvOS or visionOS${unknown.length ? `; not ${unknown.join(', ')}` : ''}.` })
+        errors.push({
+          code: 'MANIFEST_INVALID_PLATFORMS',
+          description: `platforms must list iOS, macOS, tvOS or visionOS${unknown.length ? `; not ${unknown.join(', ')}` : ''}.`
+        })
       } else if (!errors.length) {
         version.platforms = names.map((p) => MANIFEST_PLATFORMS[String(p)])
       }
@@ -472,10 +706,17 @@ export class AscApi {
   /** A processed version becomes the pack's internal beta version; the previous one is superseded. */
   private release(version: VersionRecord): void {
     const pack = this.store.packs.get(version.packId)!
-    const previous = pack.internalBetaVersionId ? this.store.versions.get(pack.internalBetaVersionId) : undefined
+    const previous = pack.internalBetaVersionId
+      ? this.store.versions.get(pack.internalBetaVersionId)
+      : undefined
     if (previous && previous.number > version.number) return
-    if (previous?.internalBetaReleaseId) this.store.internalBetaReleases.get(previous.internalBetaReleaseId)!.state = 'SUPERSEDED'
-    const release = { id: this.random.uuid(), versionId: version.id, state: 'READY_FOR_TESTING' as const }
+    if (previous?.internalBetaReleaseId)
+      this.store.internalBetaReleases.get(previous.internalBetaReleaseId)!.state = 'SUPERSEDED'
+    const release = {
+      id: this.random.uuid(),
+      versionId: version.id,
+      state: 'READY_FOR_TESTING' as const
+    }
     this.store.internalBetaReleases.set(release.id, release)
     version.internalBetaReleaseId = release.id
     pack.internalBetaVersionId = version.id
@@ -486,14 +727,28 @@ export class AscApi {
     if (!release) throw notFound('backgroundAssetVersionInternalBetaReleases', r.pathParams.id)
     const fields = fieldSelection(r.url)
     const include = list(r.url.searchParams.get('include'))
-    const included = include.includes('backgroundAssetVersion') ? [this.store.versionJson(this.store.versions.get(release.versionId)!, fields)] : []
-    return { status: 200, body: { ...this.document(this.store.internalBetaReleaseJson(release, fields), r), ...(included.length ? { included } : {}) } }
+    const included = include.includes('backgroundAssetVersion')
+      ? [this.store.versionJson(this.store.versions.get(release.versionId)!, fields)]
+      : []
+    return {
+      status: 200,
+      body: {
+        ...this.document(this.store.internalBetaReleaseJson(release, fields), r),
+        ...(included.length ? { included } : {})
+      }
+    }
   }
 
   // ---- JSON:API envelopes --------------------------------------------------------------------
 
   private requireSameId(data: Body['data'], id: string): void {
-    if (data.id !== id) throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID', 'The provided entity id does not match the path', `The id '${data.id}' in the body does not match '${id}' in the path.`, '/data/id')
+    if (data.id !== id)
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'The provided entity id does not match the path',
+        `The id '${data.id}' in the body does not match '${id}' in the path.`,
+        '/data/id'
+      )
   }
 
   /** The request's own URL, query percent-encoded as Apple's links are (`filter%5Bstate%5D=…`). */
@@ -510,9 +765,15 @@ export class AscApi {
     return { status: 200, body: this.document(data, r) }
   }
 
-  private page<T>(r: ApiRequest, items: T[], toJson: (item: T) => unknown, included?: (items: T[]) => unknown[]): Reply {
+  private page<T>(
+    r: ApiRequest,
+    items: T[],
+    toJson: (item: T) => unknown,
+    included?: (items: T[]) => unknown[]
+  ): Reply {
     const limit = Number(r.url.searchParams.get('limit') ?? 50)
-    const start = Number(Buffer.from(r.url.searchParams.get('cursor') ?? '', 'base64url').toString()) || 0
+    const start =
+      Number(Buffer.from(r.url.searchParams.get('cursor') ?? '', 'base64url').toString()) || 0
     const slice = items.slice(start, start + limit)
     const links: Record<string, string> = { self: this.selfLink(r) }
     const paging: Record<string, unknown> = { total: items.length, limit }
@@ -524,11 +785,18 @@ export class AscApi {
       paging.nextCursor = cursor
     }
     const extra = included?.(slice) ?? []
-    return { status: 200, body: { data: slice.map(toJson), ...(extra.length ? { included: extra } : {}), links, meta: { paging } } }
+    return {
+      status: 200,
+      body: {
+        data: slice.map(toJson),
+        ...(extra.length ? { included: extra } : {}),
+        links,
+        meta: { paging }
+      }
+    }
   }
 
   private linkages<T extends { id: string }>(r: ApiRequest, items: T[], type: string): Reply {
     return this.page(r, items, (item) => ({ type, id: item.id }))
   }
 }
-

@@ -17,7 +17,9 @@ const KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 export function generateApiKey(kind: 'team' | 'individual' = 'team'): ApiKey {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const keyId = [...randomBytes(10)].map((b) => KEY_ID_ALPHABET[b % KEY_ID_ALPHABET.length]).join('')
+  const keyId = [...randomBytes(10)]
+    .map((b) => KEY_ID_ALPHABET[b % KEY_ID_ALPHABET.length])
+    .join('')
   return {
     keyId,
     issuerId: kind === 'team' ? randomUUID() : undefined,
@@ -27,16 +29,22 @@ export function generateApiKey(kind: 'team' | 'individual' = 'team'): ApiKey {
 }
 
 /** Why a token is refused, for the simulator's log (Apple's 401 never says why). */
-export type TokenVerdict = { ok: true; keyId: string } | { ok: false; reason: string; keyId?: string }
+export type TokenVerdict =
+  { ok: true; keyId: string } | { ok: false; reason: string; keyId?: string }
 
-export async function verifyBearer(header: string | undefined, keys: Map<string, ApiKey>, nowMs: number): Promise<TokenVerdict> {
+export async function verifyBearer(
+  header: string | undefined,
+  keys: Map<string, ApiKey>,
+  nowMs: number
+): Promise<TokenVerdict> {
   const token = /^Bearer (.+)$/.exec(header ?? '')?.[1]
   if (!token) return { ok: false, reason: 'no bearer token' }
   let kid: string | undefined
   try {
     const protectedHeader = decodeProtectedHeader(token)
     kid = protectedHeader.kid
-    if (protectedHeader.alg !== 'ES256') return { ok: false, reason: `alg ${protectedHeader.alg} is not ES256`, keyId: kid }
+    if (protectedHeader.alg !== 'ES256')
+      return { ok: false, reason: `alg ${protectedHeader.alg} is not ES256`, keyId: kid }
   } catch {
     return { ok: false, reason: 'not a JWT' }
   }
@@ -51,12 +59,20 @@ export async function verifyBearer(header: string | undefined, keys: Map<string,
   }
   const now = Math.floor(nowMs / 1000)
   const { iat, exp, aud, iss, sub } = claims
-  if (typeof iat !== 'number' || typeof exp !== 'number') return { ok: false, reason: 'iat/exp missing', keyId: kid }
+  if (typeof iat !== 'number' || typeof exp !== 'number')
+    return { ok: false, reason: 'iat/exp missing', keyId: kid }
   if (aud !== 'appstoreconnect-v1') return { ok: false, reason: `aud ${String(aud)}`, keyId: kid }
   if (key.issuerId ? iss !== key.issuerId : sub !== 'user' || iss !== undefined) {
-    return { ok: false, reason: key.issuerId ? 'iss does not match the key' : 'individual key needs sub "user" and no iss', keyId: kid }
+    return {
+      ok: false,
+      reason: key.issuerId
+        ? 'iss does not match the key'
+        : 'individual key needs sub "user" and no iss',
+      keyId: kid
+    }
   }
-  if (exp - iat > 1200) return { ok: false, reason: `lifetime ${exp - iat}s exceeds 1200s`, keyId: kid }
+  if (exp - iat > 1200)
+    return { ok: false, reason: `lifetime ${exp - iat}s exceeds 1200s`, keyId: kid }
   if (exp <= now) return { ok: false, reason: 'expired', keyId: kid }
   if (iat > now) return { ok: false, reason: 'issued in the future', keyId: kid }
   return { ok: true, keyId: kid! }

@@ -12,7 +12,9 @@ function option(name: string): string | undefined {
 
 const port = Number(option('port') ?? process.env.PORT ?? 0)
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`simulator: --port must be a port number (0 for any free port), not '${option('port') ?? process.env.PORT}'\n`)
+  process.stderr.write(
+    `simulator: --port must be a port number (0 for any free port), not '${option('port') ?? process.env.PORT}'\n`
+  )
   process.exit(2)
 }
 const overrides: SimulatorOverrides = process.argv.includes('--wide-area') ? WIDE_AREA : {}
@@ -24,7 +26,9 @@ writeFileSync(privateKeyPath, sim.key.privateKeyPem, { mode: 0o600 })
 process.stdout.write(
   `${JSON.stringify({ baseUrl: sim.baseUrl, appId: sim.appId, keyId: sim.key.keyId, issuerId: sim.key.issuerId, privateKeyPath })}\n`
 )
-process.stderr.write(`simulator: App Store Connect simulator listening on ${sim.baseUrl} (app ${sim.appId})\n`)
+process.stderr.write(
+  `simulator: App Store Connect simulator listening on ${sim.baseUrl} (app ${sim.appId})\n`
+)
 
 let stopping = false
 async function stop(signal: string): Promise<void> {

@@ -8,7 +8,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import formats from 'ajv-formats'
 
 // ajv-formats is CommonJS: its default export is the plugin itself or sits under `.default`.
-const addFormats = ((formats as unknown as { default?: typeof formats }).default ?? formats) as unknown as (ajv: Ajv) => void
+const addFormats = ((formats as unknown as { default?: typeof formats }).default ??
+  formats) as unknown as (ajv: Ajv) => void
 
 export const SPEC_PATH = new URL('../spec/background-assets.openapi.json', import.meta.url)
 
@@ -84,11 +85,19 @@ function describe(error: ErrorObject): ContractProblem {
   const pointer = error.instancePath || '/'
   if (error.keyword === 'additionalProperties') {
     const member = (error.params as { additionalProperty: string }).additionalProperty
-    return { keyword: error.keyword, pointer: `${error.instancePath}/${member}`, message: `${pointer}: member '${member}' is not declared by the spec` }
+    return {
+      keyword: error.keyword,
+      pointer: `${error.instancePath}/${member}`,
+      message: `${pointer}: member '${member}' is not declared by the spec`
+    }
   }
   if (error.keyword === 'required') {
     const member = (error.params as { missingProperty: string }).missingProperty
-    return { keyword: error.keyword, pointer: `${error.instancePath}/${member}`, message: `${pointer}: required member '${member}' is missing` }
+    return {
+      keyword: error.keyword,
+      pointer: `${error.instancePath}/${member}`,
+      message: `${pointer}: required member '${member}' is missing`
+    }
   }
   return { keyword: error.keyword, pointer, message: `${pointer}: ${error.message}` }
 }
@@ -126,7 +135,9 @@ export class ContractValidator {
           method: method.toUpperCase(),
           template,
           operationId: operation.operationId as string,
-          parameters: ((operation.parameters ?? []) as Parameter[]).concat((item.parameters ?? []) as Parameter[]),
+          parameters: ((operation.parameters ?? []) as Parameter[]).concat(
+            (item.parameters ?? []) as Parameter[]
+          ),
           hasBody: Boolean(operation.requestBody),
           declaredStatuses: Object.keys(operation.responses as Json)
         })
@@ -160,12 +171,18 @@ export class ContractValidator {
   /** Query parameters: declared, well-formed, within their enums and bounds, required ones present. */
   checkQuery(operation: Operation, query: URLSearchParams): ContractProblem[] {
     const problems: ContractProblem[] = []
-    const declared = new Map(operation.parameters.filter((p) => p.in === 'query').map((p) => [p.name, p]))
+    const declared = new Map(
+      operation.parameters.filter((p) => p.in === 'query').map((p) => [p.name, p])
+    )
     for (const name of new Set(query.keys())) {
       const parameter = declared.get(name)
       if (!parameter) {
         if (!UNDECLARED_PAGING_PARAMETERS.has(name)) {
-          problems.push({ keyword: 'parameter', parameter: name, message: `query parameter '${name}' is not declared for ${operation.method} ${operation.template}` })
+          problems.push({
+            keyword: 'parameter',
+            parameter: name,
+            message: `query parameter '${name}' is not declared for ${operation.method} ${operation.template}`
+          })
         }
         continue
       }
@@ -174,12 +191,20 @@ export class ContractValidator {
       const value = type === 'array' ? raw.split(',') : type === 'integer' ? Number(raw) : raw
       const validate = this.parameterValidator(operation, parameter)
       if (!validate(value)) {
-        problems.push({ keyword: 'parameter', parameter: name, message: `query parameter '${name}=${raw}' is invalid: ${this.ajv.errorsText(validate.errors)}` })
+        problems.push({
+          keyword: 'parameter',
+          parameter: name,
+          message: `query parameter '${name}=${raw}' is invalid: ${this.ajv.errorsText(validate.errors)}`
+        })
       }
     }
     for (const parameter of declared.values()) {
       if (parameter.required && !query.has(parameter.name)) {
-        problems.push({ keyword: 'required', parameter: parameter.name, message: `required query parameter '${parameter.name}' is missing` })
+        problems.push({
+          keyword: 'required',
+          parameter: parameter.name,
+          message: `required query parameter '${parameter.name}' is missing`
+        })
       }
     }
     return problems
@@ -189,7 +214,7 @@ export class ContractValidator {
     const key = `${operation.method} ${operation.template}`
     const validate = this.cached(this.requestValidators, key, () => {
       const schema = this.operationJson(operation).requestBody as Json
-      const ref = ((schema.content as Json)["application/json"] as Json).schema as Json
+      const ref = ((schema.content as Json)['application/json'] as Json).schema as Json
       return { $ref: `asc${ref.$ref as string}` }
     })
     return validate(body) ? [] : problemsOf(validate.errors)
@@ -201,7 +226,12 @@ export class ContractValidator {
     const key = `${operation.method} ${operation.template} ${declared ? status : 'error'}`
     const validate = this.cached(this.responseValidators, key, () => {
       const ref = declared
-        ? ((((this.operationJson(operation).responses as Json)[String(status)] as Json).content as Json)['application/json'] as Json).schema as Json
+        ? ((
+            (
+              ((this.operationJson(operation).responses as Json)[String(status)] as Json)
+                .content as Json
+            )['application/json'] as Json
+          ).schema as Json)
         : { $ref: '#/components/schemas/ErrorResponse' }
       return { $ref: `asc${ref.$ref as string}` }
     })
@@ -209,10 +239,18 @@ export class ContractValidator {
   }
 
   private parameterValidator(operation: Operation, parameter: Parameter): ValidateFunction {
-    return this.cached(this.parameterValidators, `${operation.method} ${operation.template} ${parameter.name}`, () => adaptSchema(parameter.schema) as Json)
+    return this.cached(
+      this.parameterValidators,
+      `${operation.method} ${operation.template} ${parameter.name}`,
+      () => adaptSchema(parameter.schema) as Json
+    )
   }
 
-  private cached(cache: Map<string, ValidateFunction>, key: string, schema: () => Json): ValidateFunction {
+  private cached(
+    cache: Map<string, ValidateFunction>,
+    key: string,
+    schema: () => Json
+  ): ValidateFunction {
     let validate = cache.get(key)
     if (!validate) {
       validate = this.ajv.compile(schema())
@@ -222,6 +260,8 @@ export class ContractValidator {
   }
 
   private operationJson(operation: Operation): Json {
-    return (this.spec.paths as Record<string, Json>)[operation.template][operation.method.toLowerCase()] as Json
+    return (this.spec.paths as Record<string, Json>)[operation.template][
+      operation.method.toLowerCase()
+    ] as Json
   }
 }

@@ -34,7 +34,13 @@ export class ApiError extends Error {
 }
 
 export const notFound = (type: string, id: string, parameter = 'id') =>
-  new ApiError(404, 'NOT_FOUND', 'The specified resource does not exist', `There is no resource of type '${type}' with id '${id}'`, { parameter })
+  new ApiError(
+    404,
+    'NOT_FOUND',
+    'The specified resource does not exist',
+    `There is no resource of type '${type}' with id '${id}'`,
+    { parameter }
+  )
 
 export const notAuthorized = () =>
   new ApiError(
@@ -53,13 +59,22 @@ export const rateLimited = () =>
   )
 
 export const invalidParameter = (parameter: string, detail: string) =>
-  new ApiError(400, 'PARAMETER_ERROR.INVALID', 'A parameter has an invalid value', detail, { parameter })
+  new ApiError(400, 'PARAMETER_ERROR.INVALID', 'A parameter has an invalid value', detail, {
+    parameter
+  })
 
 export const invalidAttribute = (pointer: string, detail: string) =>
-  new ApiError(409, 'ENTITY_ERROR.ATTRIBUTE.INVALID', 'An attribute value is invalid.', detail, { pointer })
+  new ApiError(409, 'ENTITY_ERROR.ATTRIBUTE.INVALID', 'An attribute value is invalid.', detail, {
+    pointer
+  })
 
 export const conflict = (code: string, title: string, detail: string, pointer?: string) =>
   new ApiError(409, code, title, detail, pointer ? { pointer } : undefined)
 
 export const serverError = (status: number) =>
-  new ApiError(status, 'UNEXPECTED_ERROR', 'An unexpected error occurred.', 'An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.')
+  new ApiError(
+    status,
+    'UNEXPECTED_ERROR',
+    'An unexpected error occurred.',
+    'An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.'
+  )

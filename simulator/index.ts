@@ -9,8 +9,20 @@ import { join } from 'node:path'
 import { AscApi } from './api.js'
 import { generateApiKey, verifyBearer, type ApiKey } from './auth.js'
 import { ContractValidator, type MatchedOperation } from './contract.js'
-import { ApiError, conflict, invalidParameter, notAuthorized, rateLimited, serverError } from './errors.js'
-import { resolveOptions, type RequestMatcher, type SimulatorOptions, type SimulatorOverrides } from './options.js'
+import {
+  ApiError,
+  conflict,
+  invalidParameter,
+  notAuthorized,
+  rateLimited,
+  serverError
+} from './errors.js'
+import {
+  resolveOptions,
+  type RequestMatcher,
+  type SimulatorOptions,
+  type SimulatorOverrides
+} from './options.js'
 import { Random } from './random.js'
 import { Store } from './store.js'
 import { Bandwidth, receivePart, UrlSigner } from './storage.js'
@@ -59,7 +71,13 @@ async function readJson(req: IncomingMessage): Promise<{ raw: string }> {
   let raw = ''
   for await (const chunk of req) {
     raw += chunk
-    if (raw.length > MAX_JSON_BODY) throw new ApiError(413, 'ENTITY_TOO_LARGE', 'The request entity is too large', 'The body exceeds 1 MiB.')
+    if (raw.length > MAX_JSON_BODY)
+      throw new ApiError(
+        413,
+        'ENTITY_TOO_LARGE',
+        'The request entity is too large',
+        'The body exceeds 1 MiB.'
+      )
   }
   return { raw }
 }
@@ -105,10 +123,18 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     return options.rateLimitPerHour - times.length
   }
 
-  function send(res: ServerResponse, status: number, body: unknown, rateRemaining: number, matched?: MatchedOperation): void {
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    rateRemaining: number,
+    matched?: MatchedOperation
+  ): void {
     if (matched && options.validateContract) {
       for (const p of contract.checkResponse(matched.operation, status, body)) {
-        contractViolations.push(`response ${status} to ${matched.operation.method} ${matched.operation.template}: ${p.message}`)
+        contractViolations.push(
+          `response ${status} to ${matched.operation.method} ${matched.operation.template}: ${p.message}`
+        )
       }
     }
     const text = JSON.stringify(body)
@@ -120,12 +146,22 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     res.end(text)
   }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, log: LoggedRequest): Promise<void> {
+  async function handleApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    log: LoggedRequest
+  ): Promise<void> {
     const method = req.method ?? 'GET'
     const matched = contract.match(method, url.pathname)
     if (!matched) {
       await readJson(req).catch(() => undefined)
-      throw new ApiError(404, 'NOT_FOUND', 'The specified resource does not exist', `The path provided does not match a defined resource type.`)
+      throw new ApiError(
+        404,
+        'NOT_FOUND',
+        'The specified resource does not exist',
+        `The path provided does not match a defined resource type.`
+      )
     }
     const { operation } = matched
     log.operationId = operation.operationId
@@ -142,7 +178,9 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       }
       spent.get(verdict.keyId)!.push(now())
       rateRemaining--
-      const injectedStatus = options.faults.injectStatus.find((f) => f.times > 0 && matches(f, method, url.pathname, operation.template))
+      const injectedStatus = options.faults.injectStatus.find(
+        (f) => f.times > 0 && matches(f, method, url.pathname, operation.template)
+      )
       if (injectedStatus) {
         injectedStatus.times--
         injected(`status ${injectedStatus.status}`)
@@ -150,7 +188,9 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       }
       const queryProblems = contract.checkQuery(operation, url.searchParams)
       if (queryProblems.length) {
-        contractViolations.push(...queryProblems.map((p) => `request ${method} ${operation.template}: ${p.message}`))
+        contractViolations.push(
+          ...queryProblems.map((p) => `request ${method} ${operation.template}: ${p.message}`)
+        )
         throw invalidParameter(queryProblems[0].parameter!, queryProblems[0].message)
       }
       let body: unknown
@@ -160,20 +200,56 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
           body = JSON.parse(raw)
         } catch {
           contractViolations.push(`request ${method} ${operation.template}: body is not JSON`)
-          throw new ApiError(422, 'ENTITY_UNPROCESSABLE', 'The request entity is not valid JSON', 'The request body could not be parsed as JSON.')
+          throw new ApiError(
+            422,
+            'ENTITY_UNPROCESSABLE',
+            'The request entity is not valid JSON',
+            'The request body could not be parsed as JSON.'
+          )
         }
         const problems = contract.checkRequestBody(operation, body)
         if (problems.length) {
-          contractViolations.push(...problems.map((p) => `request ${method} ${operation.template}: ${p.message}`))
+          contractViolations.push(
+            ...problems.map((p) => `request ${method} ${operation.template}: ${p.message}`)
+          )
           const p = problems[0]
-          if (p.keyword === 'additionalProperties') throw conflict('ENTITY_ERROR.ATTRIBUTE.UNKNOWN', 'The provided entity includes an unknown attribute', p.message, p.pointer)
-          if (p.keyword === 'required') throw conflict('ENTITY_ERROR.ATTRIBUTE.REQUIRED', 'The provided entity is missing a required field', p.message, p.pointer)
-          if (p.keyword === 'enum' && p.pointer?.endsWith('/type')) throw conflict('ENTITY_ERROR.ATTRIBUTE.TYPE', 'The provided entity has an invalid type', p.message, p.pointer)
-          throw conflict('ENTITY_ERROR.ATTRIBUTE.INVALID', 'An attribute value is invalid.', p.message, p.pointer)
+          if (p.keyword === 'additionalProperties')
+            throw conflict(
+              'ENTITY_ERROR.ATTRIBUTE.UNKNOWN',
+              'The provided entity includes an unknown attribute',
+              p.message,
+              p.pointer
+            )
+          if (p.keyword === 'required')
+            throw conflict(
+              'ENTITY_ERROR.ATTRIBUTE.REQUIRED',
+              'The provided entity is missing a required field',
+              p.message,
+              p.pointer
+            )
+          if (p.keyword === 'enum' && p.pointer?.endsWith('/type'))
+            throw conflict(
+              'ENTITY_ERROR.ATTRIBUTE.TYPE',
+              'The provided entity has an invalid type',
+              p.message,
+              p.pointer
+            )
+          throw conflict(
+            'ENTITY_ERROR.ATTRIBUTE.INVALID',
+            'An attribute value is invalid.',
+            p.message,
+            p.pointer
+          )
         }
       }
-      const reply = await handlers[operation.operationId]({ url, pathParams: matched.pathParams, body })
-      const drop = options.faults.dropResponse.find((f) => f.times > 0 && matches(f, method, url.pathname, operation.template))
+      const reply = await handlers[operation.operationId]({
+        url,
+        pathParams: matched.pathParams,
+        body
+      })
+      const drop = options.faults.dropResponse.find(
+        (f) => f.times > 0 && matches(f, method, url.pathname, operation.template)
+      )
       if (drop) {
         drop.times--
         injected('dropped response')
@@ -191,7 +267,12 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     }
   }
 
-  async function handleStorage(req: IncomingMessage, res: ServerResponse, url: URL, log: LoggedRequest): Promise<void> {
+  async function handleStorage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    log: LoggedRequest
+  ): Promise<void> {
     const refuse = (status: number, message: string) => {
       log.status = status
       req.resume()
@@ -206,16 +287,25 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     const op = file?.operations.find((o) => String(o.partNumber) === partNumber)
     if (!file || !op || !file.assembly) return refuse(404, 'NoSuchUpload')
     const expires = Number(url.searchParams.get('expires'))
-    if (!signer.verify(url.pathname, expires, url.searchParams.get('signature') ?? '')) return refuse(403, 'SignatureDoesNotMatch')
+    if (!signer.verify(url.pathname, expires, url.searchParams.get('signature') ?? ''))
+      return refuse(403, 'SignatureDoesNotMatch')
     if (req.method !== 'PUT') return refuse(405, 'MethodNotAllowed')
     if (expires * 1000 < now()) return refuse(403, 'AccessDenied: Request has expired')
     for (const header of op.requestHeaders) {
-      if (req.headers[header.name.toLowerCase()] !== header.value) return refuse(403, `AccessDenied: header ${header.name} is missing or wrong`)
+      if (req.headers[header.name.toLowerCase()] !== header.value)
+        return refuse(403, `AccessDenied: header ${header.name} is missing or wrong`)
     }
     if (req.headers['content-length'] === undefined) return refuse(411, 'MissingContentLength')
-    if (Number(req.headers['content-length']) !== op.length) return refuse(400, `BadDigest: Content-Length must be ${op.length}, not ${req.headers["content-length"]}`)
-    if (file.assembly.committed) return refuse(409, 'InvalidState: the upload was committed; parts are no longer accepted')
-    const resetAfter = random.chance(options.faults.storageResetRate) ? random.int(0, op.length - 1) : undefined
+    if (Number(req.headers['content-length']) !== op.length)
+      return refuse(
+        400,
+        `BadDigest: Content-Length must be ${op.length}, not ${req.headers['content-length']}`
+      )
+    if (file.assembly.committed)
+      return refuse(409, 'InvalidState: the upload was committed; parts are no longer accepted')
+    const resetAfter = random.chance(options.faults.storageResetRate)
+      ? random.int(0, op.length - 1)
+      : undefined
     if (resetAfter !== undefined) injected('connection reset')
     const fail = random.chance(options.faults.storageFailureRate)
     const part = await receivePart(req, res, {
@@ -253,7 +343,13 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     const respond = () =>
       handle(req, res, url, log).catch((e: unknown) => {
         log.status = e instanceof ApiError ? e.status : 500
-        if (!res.headersSent) send(res, log.status, (e instanceof ApiError ? e : serverError(500)).toJson(), options.rateLimitPerHour)
+        if (!res.headersSent)
+          send(
+            res,
+            log.status,
+            (e instanceof ApiError ? e : serverError(500)).toJson(),
+            options.rateLimitPerHour
+          )
       })
     if (options.faults.latencyMs > 0) setTimeout(respond, options.faults.latencyMs)
     else void respond()

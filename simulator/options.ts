@@ -122,7 +122,9 @@ export interface SimulatorOptions {
   faults: FaultPolicy
 }
 
-export type SimulatorOverrides = Partial<Omit<SimulatorOptions, 'upload' | 'checksums' | 'processing' | 'faults'>> & {
+export type SimulatorOverrides = Partial<
+  Omit<SimulatorOptions, 'upload' | 'checksums' | 'processing' | 'faults'>
+> & {
   upload?: Partial<UploadLayout>
   checksums?: Partial<ChecksumPolicy>
   processing?: Partial<ProcessingPolicy>
@@ -138,8 +140,18 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   packs: [],
   defaultPlatforms: ['IOS'],
   validateContract: true,
-  upload: { partSize: 8 * 1024 * 1024, unevenParts: false, shuffleOperations: false, expiresInSeconds: 7 * 24 * 3600 },
-  checksums: { fileAlgorithm: 'MD5', announceComposite: false, requireChecksum: false, refuseChecksumObject: false },
+  upload: {
+    partSize: 8 * 1024 * 1024,
+    unevenParts: false,
+    shuffleOperations: false,
+    expiresInSeconds: 7 * 24 * 3600
+  },
+  checksums: {
+    fileAlgorithm: 'MD5',
+    announceComposite: false,
+    requireChecksum: false,
+    refuseChecksumObject: false
+  },
   processing: { assetMs: 300, manifestMs: 100, neverFinish: false },
   faults: {
     seed: 1,

@@ -72,9 +72,17 @@ export class Assembly {
   }
 
   /** Whole-file digests (hex) and the composite MD5, once every part is in. */
-  async digests(): Promise<{ file: Partial<Record<ChecksumAlgorithm, string>>; composite: string; size: number }> {
+  async digests(): Promise<{
+    file: Partial<Record<ChecksumAlgorithm, string>>
+    composite: string
+    size: number
+  }> {
     await this.folding
-    const stale = this.cursor < this.slots.length || this.slots.some((s) => !this.foldedMd5.get(s.partNumber)?.equals(this.parts.get(s.partNumber)!.md5))
+    const stale =
+      this.cursor < this.slots.length ||
+      this.slots.some(
+        (s) => !this.foldedMd5.get(s.partNumber)?.equals(this.parts.get(s.partNumber)!.md5)
+      )
     if (stale) {
       // A part was sent again with other bytes after it had been folded in: start over.
       this.cursor = 0
@@ -85,14 +93,16 @@ export class Assembly {
     const file: Partial<Record<ChecksumAlgorithm, string>> = {}
     this.algorithms.forEach((a, i) => (file[a] = this.fileHashes[i].copy().digest('hex')))
     const composite = createHash('md5')
-    for (const slot of [...this.slots].sort((a, b) => a.partNumber - b.partNumber)) composite.update(this.parts.get(slot.partNumber)!.md5)
+    for (const slot of [...this.slots].sort((a, b) => a.partNumber - b.partNumber))
+      composite.update(this.parts.get(slot.partNumber)!.md5)
     return { file, composite: composite.digest('hex'), size: this.receivedBytes }
   }
 
   async readAll(): Promise<Buffer> {
     const chunks: Buffer[] = []
     for (const slot of this.slots) {
-      for await (const chunk of createReadStream(this.parts.get(slot.partNumber)!.file)) chunks.push(chunk as Buffer)
+      for await (const chunk of createReadStream(this.parts.get(slot.partNumber)!.file))
+        chunks.push(chunk as Buffer)
     }
     return Buffer.concat(chunks)
   }
@@ -111,7 +121,8 @@ export class Assembly {
       const slot = this.slots[this.cursor]
       const part = this.parts.get(slot.partNumber)
       if (!part) return
-      for await (const chunk of createReadStream(part.file)) for (const h of this.fileHashes) h.update(chunk as Buffer)
+      for await (const chunk of createReadStream(part.file))
+        for (const h of this.fileHashes) h.update(chunk as Buffer)
       this.foldedMd5.set(slot.partNumber, part.md5)
       this.cursor++
     }
@@ -166,7 +177,11 @@ export interface PartUpload {
 }
 
 /** Streams one part's body to its spool file, hashing it; resolves with the part or undefined if cut short. */
-export async function receivePart(req: IncomingMessage, res: ServerResponse, upload: PartUpload): Promise<ReceivedPart | undefined> {
+export async function receivePart(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upload: PartUpload
+): Promise<ReceivedPart | undefined> {
   const { assembly, slot } = upload
   const md5 = createHash('md5')
   let head = Buffer.alloc(0)
@@ -194,9 +209,19 @@ export async function receivePart(req: IncomingMessage, res: ServerResponse, upl
   }
   if (received !== slot.length) {
     await rm(temp, { force: true })
-    res.writeHead(400, { 'Content-Type': 'text/plain' }).end(`IncompleteBody: received ${received} of ${slot.length} bytes`)
+    res
+      .writeHead(400, { 'Content-Type': 'text/plain' })
+      .end(`IncompleteBody: received ${received} of ${slot.length} bytes`)
     return undefined
   }
   await rename(temp, file)
-  return { partNumber: slot.partNumber, offset: slot.offset, length: slot.length, md5: md5.digest(), head, file, receipts: 0 }
+  return {
+    partNumber: slot.partNumber,
+    offset: slot.offset,
+    length: slot.length,
+    md5: md5.digest(),
+    head,
+    file,
+    receipts: 0
+  }
 }

@@ -65,7 +65,13 @@ export interface InternalBetaReleaseRecord {
   state: 'READY_FOR_TESTING' | 'SUPERSEDED'
 }
 
-type Resource = { type: string; id: string; attributes?: Record<string, unknown>; relationships?: Record<string, unknown>; links: { self: string } }
+type Resource = {
+  type: string
+  id: string
+  attributes?: Record<string, unknown>
+  relationships?: Record<string, unknown>
+  links: { self: string }
+}
 
 /** Sparse fieldsets: `fields[type]=a,b` keeps only those attributes and relationships. */
 export type FieldSelection = Map<string, Set<string>>
@@ -73,7 +79,8 @@ export type FieldSelection = Map<string, Set<string>>
 function select(resource: Resource, fields: FieldSelection): Resource {
   const wanted = fields.get(resource.type)
   if (!wanted) return resource
-  const pick = (o?: Record<string, unknown>) => (o ? Object.fromEntries(Object.entries(o).filter(([k]) => wanted.has(k))) : undefined)
+  const pick = (o?: Record<string, unknown>) =>
+    o ? Object.fromEntries(Object.entries(o).filter(([k]) => wanted.has(k))) : undefined
   const attributes = pick(resource.attributes)
   const relationships = pick(resource.relationships)
   return {
@@ -113,10 +120,17 @@ export class Store {
       {
         type: 'backgroundAssets',
         id: pack.id,
-        attributes: { archived: pack.archived, assetPackIdentifier: pack.identifier, createdDate: pack.createdDate, usedBytes },
+        attributes: {
+          archived: pack.archived,
+          assetPackIdentifier: pack.identifier,
+          createdDate: pack.createdDate,
+          usedBytes
+        },
         relationships: {
           app: toOne('apps', pack.appId),
-          versions: { links: { self: `${self}/relationships/versions`, related: `${self}/versions` } },
+          versions: {
+            links: { self: `${self}/relationships/versions`, related: `${self}/versions` }
+          },
           internalBetaVersion: toOne('backgroundAssetVersions', pack.internalBetaVersionId)
         },
         links: { self }
@@ -140,11 +154,17 @@ export class Store {
         },
         relationships: {
           backgroundAsset: toOne('backgroundAssets', version.packId),
-          internalBetaRelease: toOne('backgroundAssetVersionInternalBetaReleases', version.internalBetaReleaseId),
+          internalBetaRelease: toOne(
+            'backgroundAssetVersionInternalBetaReleases',
+            version.internalBetaReleaseId
+          ),
           assetFile: toOne('backgroundAssetUploadFiles', version.assetFileId),
           manifestFile: toOne('backgroundAssetUploadFiles', version.manifestFileId),
           backgroundAssetUploadFiles: {
-            links: { self: `${self}/relationships/backgroundAssetUploadFiles`, related: `${self}/backgroundAssetUploadFiles` }
+            links: {
+              self: `${self}/relationships/backgroundAssetUploadFiles`,
+              related: `${self}/backgroundAssetUploadFiles`
+            }
           }
         },
         links: { self }
@@ -169,7 +189,9 @@ export class Store {
           assetType: file.assetType,
           fileName: file.fileName,
           fileSize: file.fileSize,
-          ...(file.committedLegacyChecksum ? { sourceFileChecksum: file.committedLegacyChecksum } : {}),
+          ...(file.committedLegacyChecksum
+            ? { sourceFileChecksum: file.committedLegacyChecksum }
+            : {}),
           sourceFileChecksums: checksums,
           // Operations are only handed out while the upload can still use them.
           ...(file.deliveryState === 'AWAITING_UPLOAD'
@@ -192,30 +214,48 @@ export class Store {
     )
   }
 
-  internalBetaReleaseJson(release: InternalBetaReleaseRecord, fields: FieldSelection = new Map()): Resource {
+  internalBetaReleaseJson(
+    release: InternalBetaReleaseRecord,
+    fields: FieldSelection = new Map()
+  ): Resource {
     return select(
       {
         type: 'backgroundAssetVersionInternalBetaReleases',
         id: release.id,
         attributes: { state: release.state },
-        relationships: { backgroundAssetVersion: toOne('backgroundAssetVersions', release.versionId) },
-        links: { self: `${this.baseUrl()}/v1/backgroundAssetVersionInternalBetaReleases/${release.id}` }
+        relationships: {
+          backgroundAssetVersion: toOne('backgroundAssetVersions', release.versionId)
+        },
+        links: {
+          self: `${this.baseUrl()}/v1/backgroundAssetVersionInternalBetaReleases/${release.id}`
+        }
       },
       fields
     )
   }
 
   /** The `included` array for a version, for the relationships named in `include`. */
-  includedForVersions(versions: VersionRecord[], include: string[], fields: FieldSelection): Resource[] {
+  includedForVersions(
+    versions: VersionRecord[],
+    include: string[],
+    fields: FieldSelection
+  ): Resource[] {
     const seen = new Map<string, Resource>()
     const add = (r: Resource | undefined) => r && seen.set(`${r.type}/${r.id}`, r)
     for (const v of versions) {
       for (const name of include) {
         if (name === 'backgroundAsset') add(this.packJson(this.packs.get(v.packId)!, fields))
-        if (name === 'assetFile' && v.assetFileId) add(this.uploadFileJson(this.uploadFiles.get(v.assetFileId)!, fields))
-        if (name === 'manifestFile' && v.manifestFileId) add(this.uploadFileJson(this.uploadFiles.get(v.manifestFileId)!, fields))
+        if (name === 'assetFile' && v.assetFileId)
+          add(this.uploadFileJson(this.uploadFiles.get(v.assetFileId)!, fields))
+        if (name === 'manifestFile' && v.manifestFileId)
+          add(this.uploadFileJson(this.uploadFiles.get(v.manifestFileId)!, fields))
         if (name === 'internalBetaRelease' && v.internalBetaReleaseId) {
-          add(this.internalBetaReleaseJson(this.internalBetaReleases.get(v.internalBetaReleaseId)!, fields))
+          add(
+            this.internalBetaReleaseJson(
+              this.internalBetaReleases.get(v.internalBetaReleaseId)!,
+              fields
+            )
+          )
         }
       }
     }

@@ -15,35 +15,57 @@ const HASH_READ_SIZE = 1024 * 1024
  * file size, which catches truncated archives) and returns what the file is, or a sentence that
  * says what is wrong with it.
  */
-export async function identifyArchive(path: string, size: number): Promise<{ signature: ArchiveSignature } | { problem: string }> {
+export async function identifyArchive(
+  path: string,
+  size: number
+): Promise<{ signature: ArchiveSignature } | { problem: string }> {
   const file = await open(path, 'r')
   try {
     const head = Buffer.alloc(12)
     const { bytesRead } = await file.read(head, 0, 12, 0)
     const magic = head.subarray(0, 4).toString('latin1')
     if (magic === 'PK\x03\x04') {
-      return { problem: 'is a ZIP file: an Android library (.aar) rather than an Apple Archive. Build the asset pack with `xcrun ba-package` (or Apple\'s Linux tools) and pass that .aar.' }
+      return {
+        problem:
+          "is a ZIP file: an Android library (.aar) rather than an Apple Archive. Build the asset pack with `xcrun ba-package` (or Apple's Linux tools) and pass that .aar."
+      }
     }
-    if (magic === 'AEA1') return { problem: 'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.' }
+    if (magic === 'AEA1')
+      return {
+        problem:
+          'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.'
+      }
     if (magic === 'AA01' || magic === 'YAA1') {
       const headerSize = head.readUInt16LE(4)
-      if (bytesRead < 6 || headerSize < 6 || headerSize > size) return { problem: `starts like an Apple Archive (${magic}) but its first entry header is damaged.` }
+      if (bytesRead < 6 || headerSize < 6 || headerSize > size)
+        return {
+          problem: `starts like an Apple Archive (${magic}) but its first entry header is damaged.`
+        }
       return { signature: magic }
     }
     if (magic.startsWith('pbz') && PBZ_ALGORITHMS.has(magic[3])) {
-      if (bytesRead < 12) return { problem: 'is a compressed Apple Archive that ends inside its header (truncated).' }
+      if (bytesRead < 12)
+        return { problem: 'is a compressed Apple Archive that ends inside its header (truncated).' }
       let position = 12
       const block = Buffer.alloc(PBZ_BLOCK_HEADER)
       while (position < size) {
         const read = await file.read(block, 0, PBZ_BLOCK_HEADER, position)
-        if (read.bytesRead < PBZ_BLOCK_HEADER) return { problem: `is a compressed Apple Archive whose block at byte ${position} is cut off (truncated file).` }
+        if (read.bytesRead < PBZ_BLOCK_HEADER)
+          return {
+            problem: `is a compressed Apple Archive whose block at byte ${position} is cut off (truncated file).`
+          }
         const compressed = Number(block.readBigUInt64BE(8))
         position += PBZ_BLOCK_HEADER + compressed
       }
-      if (position !== size) return { problem: `is a compressed Apple Archive whose blocks end at byte ${position}, past its ${size} bytes (truncated file).` }
+      if (position !== size)
+        return {
+          problem: `is a compressed Apple Archive whose blocks end at byte ${position}, past its ${size} bytes (truncated file).`
+        }
       return { signature: 'pbzx-compressed' }
     }
-    return { problem: `does not start with an Apple Archive signature (AA01, YAA1 or pbz*), but with ${JSON.stringify(magic)}. Is it the .aar that ba-package wrote?` }
+    return {
+      problem: `does not start with an Apple Archive signature (AA01, YAA1 or pbz*), but with ${JSON.stringify(magic)}. Is it the .aar that ba-package wrote?`
+    }
   } finally {
     await file.close()
   }
@@ -63,7 +85,10 @@ export interface Digests {
 }
 
 /** One sequential pass over the file computing every checksum asked for. */
-export async function hashFile(path: string, options: { sha256?: boolean; parts?: PartBoundary[]; onBytes?: (n: number) => void } = {}): Promise<Digests> {
+export async function hashFile(
+  path: string,
+  options: { sha256?: boolean; parts?: PartBoundary[]; onBytes?: (n: number) => void } = {}
+): Promise<Digests> {
   const md5 = createHash('md5')
   const sha256 = options.sha256 ? createHash('sha256') : undefined
   const parts = options.parts ? [...options.parts].sort((a, b) => a.offset - b.offset) : undefined
@@ -71,7 +96,9 @@ export async function hashFile(path: string, options: { sha256?: boolean; parts?
   let partIndex = 0
   let partHash: Hash | undefined = parts ? createHash('md5') : undefined
   let position = 0
-  for await (const chunk of createReadStream(path, { highWaterMark: HASH_READ_SIZE }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: HASH_READ_SIZE
+  }) as AsyncIterable<Buffer>) {
     md5.update(chunk)
     sha256?.update(chunk)
     if (parts && partHash) {
@@ -95,7 +122,8 @@ export async function hashFile(path: string, options: { sha256?: boolean; parts?
   if (sha256) digests.sha256 = sha256.digest('hex')
   if (parts) {
     const composite = createHash('md5')
-    for (const p of [...parts].sort((a, b) => a.partNumber - b.partNumber)) composite.update(partDigests.get(p.partNumber) ?? Buffer.alloc(0))
+    for (const p of [...parts].sort((a, b) => a.partNumber - b.partNumber))
+      composite.update(partDigests.get(p.partNumber) ?? Buffer.alloc(0))
     digests.composite = composite.digest('hex')
   }
   return digests

@@ -6,13 +6,22 @@ import type { TokenProvider } from './auth.js'
 import { PAGE_LIMIT } from './constants.js'
 import { AscApiError, UncertainOutcomeError, describeCause } from './errors.js'
 import type { components } from './generated/asc-api.js'
-import { API_RETRY, RATE_LIMIT_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
+import {
+  API_RETRY,
+  RATE_LIMIT_RETRY,
+  backoffMs,
+  isNetworkError,
+  isRetryableStatus,
+  sleep
+} from './retry.js'
 
 type Schemas = components['schemas']
 export type BackgroundAsset = Schemas['BackgroundAsset']
 export type BackgroundAssetVersion = Schemas['BackgroundAssetVersion']
 export type BackgroundAssetUploadFile = Schemas['BackgroundAssetUploadFile']
-export type UploadFileUpdateAttributes = NonNullable<Schemas['BackgroundAssetUploadFileUpdateRequest']['data']['attributes']>
+export type UploadFileUpdateAttributes = NonNullable<
+  Schemas['BackgroundAssetUploadFileUpdateRequest']['data']['attributes']
+>
 export type VersionsResponse = Schemas['BackgroundAssetVersionsResponse']
 export type VersionResponse = Schemas['BackgroundAssetVersionResponse']
 type Included = NonNullable<VersionsResponse['included']>[number]
@@ -54,7 +63,12 @@ export class AppStoreConnectClient {
   ) {}
 
   static create(baseUrl: URL, tokens: TokenProvider): AppStoreConnectClient {
-    const agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connections: 4 })
+    const agent = new Agent({
+      keepAliveTimeout: 30_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+      connections: 4
+    })
     return new AppStoreConnectClient(baseUrl, tokens, agent)
   }
 
@@ -65,10 +79,13 @@ export class AppStoreConnectClient {
   // ---- operations used by the pipeline ------------------------------------------------------
 
   async findAssetPack(appId: string, identifier: string): Promise<BackgroundAsset | undefined> {
-    for await (const page of this.pages<Schemas['BackgroundAssetsResponse']>(`/v1/apps/${appId}/backgroundAssets`, {
-      'filter[assetPackIdentifier]': identifier,
-      limit: PAGE_LIMIT
-    })) {
+    for await (const page of this.pages<Schemas['BackgroundAssetsResponse']>(
+      `/v1/apps/${appId}/backgroundAssets`,
+      {
+        'filter[assetPackIdentifier]': identifier,
+        limit: PAGE_LIMIT
+      }
+    )) {
       const pack = page.data.find((p) => p.attributes?.assetPackIdentifier === identifier)
       if (pack) return pack
     }
@@ -77,66 +94,147 @@ export class AppStoreConnectClient {
 
   async createAssetPack(appId: string, identifier: string): Promise<BackgroundAsset> {
     const body: Schemas['BackgroundAssetCreateRequest'] = {
-      data: { type: 'backgroundAssets', attributes: { assetPackIdentifier: identifier }, relationships: { app: { data: { type: 'apps', id: appId } } } }
+      data: {
+        type: 'backgroundAssets',
+        attributes: { assetPackIdentifier: identifier },
+        relationships: { app: { data: { type: 'apps', id: appId } } }
+      }
     }
-    return (await this.call<Schemas['BackgroundAssetResponse']>('POST', '/v1/backgroundAssets', {}, { idempotent: false, body })).data
+    return (
+      await this.call<Schemas['BackgroundAssetResponse']>(
+        'POST',
+        '/v1/backgroundAssets',
+        {},
+        { idempotent: false, body }
+      )
+    ).data
   }
 
   /** Every page of a pack's versions, with the asked-for relationships included. */
   async *versionPages(packId: string, query: Query): AsyncGenerator<VersionsResponse> {
-    yield* this.pages<VersionsResponse>(`/v1/backgroundAssets/${packId}/versions`, { limit: PAGE_LIMIT, ...query })
+    yield* this.pages<VersionsResponse>(`/v1/backgroundAssets/${packId}/versions`, {
+      limit: PAGE_LIMIT,
+      ...query
+    })
   }
 
   async createVersion(packId: string): Promise<BackgroundAssetVersion> {
     // The create request has no attributes: Apple assigns the version number.
     const body: Schemas['BackgroundAssetVersionCreateRequest'] = {
-      data: { type: 'backgroundAssetVersions', relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } } }
+      data: {
+        type: 'backgroundAssetVersions',
+        relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } }
+      }
     }
-    return (await this.call<Schemas['BackgroundAssetVersionResponse']>('POST', '/v1/backgroundAssetVersions', {}, { idempotent: false, body })).data
+    return (
+      await this.call<Schemas['BackgroundAssetVersionResponse']>(
+        'POST',
+        '/v1/backgroundAssetVersions',
+        {},
+        { idempotent: false, body }
+      )
+    ).data
   }
 
   async getVersion(id: string, include?: string): Promise<VersionResponse> {
-    return this.call<VersionResponse>('GET', `/v1/backgroundAssetVersions/${id}`, include ? { include } : {}, { idempotent: true })
+    return this.call<VersionResponse>(
+      'GET',
+      `/v1/backgroundAssetVersions/${id}`,
+      include ? { include } : {},
+      { idempotent: true }
+    )
   }
 
   async listUploadFiles(versionId: string): Promise<BackgroundAssetUploadFile[]> {
     const files: BackgroundAssetUploadFile[] = []
-    for await (const page of this.pages<Schemas['BackgroundAssetUploadFilesResponse']>(`/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`, { limit: PAGE_LIMIT })) {
+    for await (const page of this.pages<Schemas['BackgroundAssetUploadFilesResponse']>(
+      `/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`,
+      { limit: PAGE_LIMIT }
+    )) {
       files.push(...page.data)
     }
     return files
   }
 
-  async reserveUploadFile(versionId: string, assetType: 'ASSET' | 'MANIFEST', fileName: string, fileSize: number): Promise<BackgroundAssetUploadFile> {
+  async reserveUploadFile(
+    versionId: string,
+    assetType: 'ASSET' | 'MANIFEST',
+    fileName: string,
+    fileSize: number
+  ): Promise<BackgroundAssetUploadFile> {
     const body: Schemas['BackgroundAssetUploadFileCreateRequest'] = {
       data: {
         type: 'backgroundAssetUploadFiles',
         attributes: { assetType, fileName, fileSize },
-        relationships: { backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } } }
+        relationships: {
+          backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } }
+        }
       }
     }
-    return this.maskUploadUrls((await this.call<Schemas['BackgroundAssetUploadFileResponse']>('POST', '/v1/backgroundAssetUploadFiles', {}, { idempotent: false, body })).data)
+    return this.maskUploadUrls(
+      (
+        await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+          'POST',
+          '/v1/backgroundAssetUploadFiles',
+          {},
+          { idempotent: false, body }
+        )
+      ).data
+    )
   }
 
   async getUploadFile(id: string): Promise<BackgroundAssetUploadFile> {
-    return this.maskUploadUrls((await this.call<Schemas['BackgroundAssetUploadFileResponse']>('GET', `/v1/backgroundAssetUploadFiles/${id}`, {}, { idempotent: true })).data)
+    return this.maskUploadUrls(
+      (
+        await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+          'GET',
+          `/v1/backgroundAssetUploadFiles/${id}`,
+          {},
+          { idempotent: true }
+        )
+      ).data
+    )
   }
 
   /** The caller makes a commit safe to repeat by re-reading the upload file first. */
-  async updateUploadFile(id: string, attributes: UploadFileUpdateAttributes, idempotent: boolean): Promise<BackgroundAssetUploadFile> {
-    const body: Schemas['BackgroundAssetUploadFileUpdateRequest'] = { data: { type: 'backgroundAssetUploadFiles', id, attributes } }
-    return (await this.call<Schemas['BackgroundAssetUploadFileResponse']>('PATCH', `/v1/backgroundAssetUploadFiles/${id}`, {}, { idempotent, body })).data
+  async updateUploadFile(
+    id: string,
+    attributes: UploadFileUpdateAttributes,
+    idempotent: boolean
+  ): Promise<BackgroundAssetUploadFile> {
+    const body: Schemas['BackgroundAssetUploadFileUpdateRequest'] = {
+      data: { type: 'backgroundAssetUploadFiles', id, attributes }
+    }
+    return (
+      await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+        'PATCH',
+        `/v1/backgroundAssetUploadFiles/${id}`,
+        {},
+        { idempotent, body }
+      )
+    ).data
   }
 
   // ---- JSON:API plumbing ---------------------------------------------------------------------
 
   /** Follows `links.next` to the end, only ever on the API's own origin (the token goes along). */
-  async *pages<T extends { links: { next?: string } }>(path: string, query: Query): AsyncGenerator<T> {
+  async *pages<T extends { links: { next?: string } }>(
+    path: string,
+    query: Query
+  ): AsyncGenerator<T> {
     let next: string | undefined = this.url(path, query).toString()
     while (next) {
       const url = new URL(next)
-      if (url.origin !== this.baseUrl.origin) throw new Error(`App Store Connect returned a next-page link on another host (${url.origin}); refusing to send the API token there.`)
-      const page: T = await this.call<T>('GET', url.pathname, Object.fromEntries(url.searchParams), { idempotent: true })
+      if (url.origin !== this.baseUrl.origin)
+        throw new Error(
+          `App Store Connect returned a next-page link on another host (${url.origin}); refusing to send the API token there.`
+        )
+      const page: T = await this.call<T>(
+        'GET',
+        url.pathname,
+        Object.fromEntries(url.searchParams),
+        { idempotent: true }
+      )
       yield page
       next = page.links.next
     }
@@ -153,7 +251,12 @@ export class AppStoreConnectClient {
     return file
   }
 
-  private async call<T>(method: string, path: string, query: Query, options: CallOptions): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    query: Query,
+    options: CallOptions
+  ): Promise<T> {
     const url = this.url(path, query)
     const label = `${method} ${url.pathname}`
     let rateLimited = 0
@@ -184,8 +287,15 @@ export class AppStoreConnectClient {
       } catch (error) {
         if (!isNetworkError(error)) throw error
         if (!options.idempotent) throw new UncertainOutcomeError(label, error)
-        if (++failures >= API_RETRY.attempts) throw new Error(`${label} failed ${failures} times: ${describeCause(error)}`)
-        await this.retryAfter(label, failures, API_RETRY.attempts, describeCause(error), backoffMs(failures, API_RETRY))
+        if (++failures >= API_RETRY.attempts)
+          throw new Error(`${label} failed ${failures} times: ${describeCause(error)}`)
+        await this.retryAfter(
+          label,
+          failures,
+          API_RETRY.attempts,
+          describeCause(error),
+          backoffMs(failures, API_RETRY)
+        )
         continue
       }
       if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T
@@ -197,13 +307,25 @@ export class AppStoreConnectClient {
         continue
       }
       if (status === 429 && ++rateLimited < RATE_LIMIT_RETRY.attempts) {
-        await this.retryAfter(label, rateLimited, RATE_LIMIT_RETRY.attempts, `429 rate limit (${this.budgetText()})`, backoffMs(rateLimited, RATE_LIMIT_RETRY))
+        await this.retryAfter(
+          label,
+          rateLimited,
+          RATE_LIMIT_RETRY.attempts,
+          `429 rate limit (${this.budgetText()})`,
+          backoffMs(rateLimited, RATE_LIMIT_RETRY)
+        )
         continue
       }
       if (isRetryableStatus(status) && status !== 429) {
         if (!options.idempotent) throw new UncertainOutcomeError(label, error)
         if (++failures < API_RETRY.attempts) {
-          await this.retryAfter(label, failures, API_RETRY.attempts, `${status}`, backoffMs(failures, API_RETRY))
+          await this.retryAfter(
+            label,
+            failures,
+            API_RETRY.attempts,
+            `${status}`,
+            backoffMs(failures, API_RETRY)
+          )
           continue
         }
       }
@@ -211,14 +333,24 @@ export class AppStoreConnectClient {
     }
   }
 
-  private async retryAfter(label: string, attempt: number, attempts: number, reason: string, delayMs: number): Promise<void> {
+  private async retryAfter(
+    label: string,
+    attempt: number,
+    attempts: number,
+    reason: string,
+    delayMs: number
+  ): Promise<void> {
     this.retries++
-    core.info(`${label}: attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`)
+    core.info(
+      `${label}: attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`
+    )
     await sleep(delayMs)
   }
 
   private budgetText(): string {
-    return this.rateLimit ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour` : 'no X-Rate-Limit seen'
+    return this.rateLimit
+      ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour`
+      : 'no X-Rate-Limit seen'
   }
 
   /** With under 5% of the hourly budget left, spread the rest over the hour instead of spending it now. */
@@ -226,7 +358,9 @@ export class AppStoreConnectClient {
     const budget = this.rateLimit
     if (!budget || budget.remaining > budget.limit * LOW_BUDGET_SHARE) return
     const delayMs = Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget.remaining, 1)))
-    core.info(`Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`)
+    core.info(
+      `Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`
+    )
     await sleep(delayMs)
   }
 }
@@ -242,6 +376,12 @@ function parseErrors(text: string): AscApiError['errors'] {
 }
 
 /** The resource of `included` a to-one relationship points at. */
-export function findIncluded<T extends Included['type']>(included: Included[] | undefined, linkage: { type: T; id: string } | undefined): Extract<Included, { type: T }> | undefined {
-  return linkage ? (included?.find((r) => r.type === linkage.type && r.id === linkage.id) as Extract<Included, { type: T }> | undefined) : undefined
+export function findIncluded<T extends Included['type']>(
+  included: Included[] | undefined,
+  linkage: { type: T; id: string } | undefined
+): Extract<Included, { type: T }> | undefined {
+  return linkage
+    ? (included?.find((r) => r.type === linkage.type && r.id === linkage.id) as
+        Extract<Included, { type: T }> | undefined)
+    : undefined
 }

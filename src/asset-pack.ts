@@ -10,7 +10,11 @@ export interface PackLookup {
   created: boolean
 }
 
-async function find(client: AppStoreConnectClient, appId: string, identifier: string): Promise<BackgroundAsset | undefined> {
+async function find(
+  client: AppStoreConnectClient,
+  appId: string,
+  identifier: string
+): Promise<BackgroundAsset | undefined> {
   try {
     return await client.findAssetPack(appId, identifier)
   } catch (error) {
@@ -24,11 +28,16 @@ async function find(client: AppStoreConnectClient, appId: string, identifier: st
   }
 }
 
-export async function findOrCreateAssetPack(client: AppStoreConnectClient, inputs: ActionInputs): Promise<PackLookup> {
+export async function findOrCreateAssetPack(
+  client: AppStoreConnectClient,
+  inputs: ActionInputs
+): Promise<PackLookup> {
   const { appId, assetPackIdentifier: identifier } = inputs
   const pack = await find(client, appId, identifier)
   if (pack?.attributes?.archived) {
-    throw new Error(`asset-pack-identifier: the asset pack '${identifier}' is archived in App Store Connect; archived packs accept no new versions. Use a new identifier.`)
+    throw new Error(
+      `asset-pack-identifier: the asset pack '${identifier}' is archived in App Store Connect; archived packs accept no new versions. Use a new identifier.`
+    )
   }
   if (pack) {
     core.info(`Asset pack '${identifier}': ${pack.id}`)
@@ -50,10 +59,15 @@ export async function findOrCreateAssetPack(client: AppStoreConnectClient, input
     return { pack: created, created: true }
   } catch (error) {
     // No answer, or "already used" from a create that raced ours: the pack may exist now.
-    const maybeCreated = error instanceof UncertainOutcomeError || (error instanceof AscApiError && error.status === 409 && error.pointer?.includes('assetPackIdentifier'))
+    const maybeCreated =
+      error instanceof UncertainOutcomeError ||
+      (error instanceof AscApiError &&
+        error.status === 409 &&
+        error.pointer?.includes('assetPackIdentifier'))
     if (!maybeCreated) throw error
     const found = await find(client, appId, identifier)
-    if (!found || (error instanceof AscApiError && !error.errors[0]?.code.includes('DUPLICATE'))) throw error
+    if (!found || (error instanceof AscApiError && !error.errors[0]?.code.includes('DUPLICATE')))
+      throw error
     core.info(`The asset pack '${identifier}' exists after all: ${found.id}`)
     return { pack: found, created: true }
   }

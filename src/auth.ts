@@ -3,7 +3,12 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import * as core from '@actions/core'
 import { SignJWT } from 'jose'
-import { JWT_AUDIENCE, JWT_BACKDATE_SECONDS, JWT_MAX_LIFETIME_SECONDS, JWT_RENEW_MARGIN_SECONDS } from './constants.js'
+import {
+  JWT_AUDIENCE,
+  JWT_BACKDATE_SECONDS,
+  JWT_MAX_LIFETIME_SECONDS,
+  JWT_RENEW_MARGIN_SECONDS
+} from './constants.js'
 
 export interface ApiKeyCredentials {
   keyId: string
@@ -15,7 +20,8 @@ export interface ApiKeyCredentials {
 /** Masks every form the key may be printed in: the whole text and each base64 line of the PEM. */
 function maskKeyText(text: string): void {
   core.setSecret(text)
-  for (const line of text.split(/\r?\n|\\n/)) if (line.trim().length > 8 && !line.startsWith('-----')) core.setSecret(line.trim())
+  for (const line of text.split(/\r?\n|\\n/))
+    if (line.trim().length > 8 && !line.startsWith('-----')) core.setSecret(line.trim())
 }
 
 /**
@@ -28,22 +34,33 @@ export function parsePrivateKey(raw: string): { key: KeyObject } | { problem: st
   if (!pem.includes('-----BEGIN')) {
     const decoded = Buffer.from(pem.replace(/\s+/g, ''), 'base64').toString('utf8')
     if (!decoded.includes('-----BEGIN')) {
-      return { problem: 'is neither a PEM private key (-----BEGIN PRIVATE KEY-----) nor base64 of one. Paste the whole contents of the AuthKey_<key id>.p8 file.' }
+      return {
+        problem:
+          'is neither a PEM private key (-----BEGIN PRIVATE KEY-----) nor base64 of one. Paste the whole contents of the AuthKey_<key id>.p8 file.'
+      }
     }
     pem = decoded.trim()
     maskKeyText(pem)
   }
   if (pem.includes('-----BEGIN EC PRIVATE KEY-----')) {
-    return { problem: 'is a SEC1 "EC PRIVATE KEY"; App Store Connect keys are PKCS#8 ("-----BEGIN PRIVATE KEY-----"), as in the downloaded .p8 file.' }
+    return {
+      problem:
+        'is a SEC1 "EC PRIVATE KEY"; App Store Connect keys are PKCS#8 ("-----BEGIN PRIVATE KEY-----"), as in the downloaded .p8 file.'
+    }
   }
   let key: KeyObject
   try {
     key = createPrivateKey({ key: pem, format: 'pem' })
   } catch {
-    return { problem: 'could not be parsed as a PEM private key; it may be truncated or altered. Paste the whole contents of the .p8 file.' }
+    return {
+      problem:
+        'could not be parsed as a PEM private key; it may be truncated or altered. Paste the whole contents of the .p8 file.'
+    }
   }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    return { problem: `is a ${key.asymmetricKeyType?.toUpperCase()} key; App Store Connect API keys are EC P-256 (ES256).` }
+    return {
+      problem: `is a ${key.asymmetricKeyType?.toUpperCase()} key; App Store Connect API keys are EC P-256 (ES256).`
+    }
   }
   return { key }
 }
@@ -61,12 +78,19 @@ export class TokenProvider {
   /** A token with at least JWT_RENEW_MARGIN_SECONDS left; `fresh` forces a new one (after a 401). */
   async token(fresh = false): Promise<string> {
     const now = Math.floor(this.clock() / 1000)
-    if (!fresh && this.current && this.current.expiresAt - now > JWT_RENEW_MARGIN_SECONDS) return this.current.token
+    if (!fresh && this.current && this.current.expiresAt - now > JWT_RENEW_MARGIN_SECONDS)
+      return this.current.token
     const iat = now - JWT_BACKDATE_SECONDS
     const exp = iat + JWT_MAX_LIFETIME_SECONDS
     const { keyId, issuerId, privateKey } = this.credentials
-    const claims = issuerId ? { iss: issuerId, aud: JWT_AUDIENCE } : { sub: 'user', aud: JWT_AUDIENCE }
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: keyId, typ: 'JWT' }).setIssuedAt(iat).setExpirationTime(exp).sign(privateKey)
+    const claims = issuerId
+      ? { iss: issuerId, aud: JWT_AUDIENCE }
+      : { sub: 'user', aud: JWT_AUDIENCE }
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: keyId, typ: 'JWT' })
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(privateKey)
     core.setSecret(token)
     this.current = { token, expiresAt: exp }
     this.issued++

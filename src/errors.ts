@@ -1,7 +1,9 @@
 // Errors the action reports. Each message is meant for the person reading the job log.
 import type { components } from './generated/asc-api.js'
 
-type AscErrorItem = components['schemas']['ErrorResponse']['errors'] extends (infer T)[] | undefined ? T : never
+type AscErrorItem = components['schemas']['ErrorResponse']['errors'] extends (infer T)[] | undefined
+  ? T
+  : never
 
 /** One or more inputs are wrong; nothing was sent to App Store Connect. */
 export class InputError extends Error {
@@ -27,7 +29,9 @@ export class AscApiError extends Error {
     readonly request: string
   ) {
     const first = errors[0]
-    const text = first ? `${status} ${first.code}: ${first.title} — ${first.detail}` : `${status}: no error details in the response`
+    const text = first
+      ? `${status} ${first.code}: ${first.title} — ${first.detail}`
+      : `${status}: no error details in the response`
     const hint = HINTS[status]
     super(`${text} (${request})${hint ? `\nHint: ${hint}` : ''}`)
     this.name = 'AscApiError'
@@ -46,7 +50,9 @@ export class UncertainOutcomeError extends Error {
     readonly request: string,
     readonly cause: unknown
   ) {
-    super(`${request} got no usable answer (${describeCause(cause)}); it may or may not have taken effect`)
+    super(
+      `${request} got no usable answer (${describeCause(cause)}); it may or may not have taken effect`
+    )
     this.name = 'UncertainOutcomeError'
   }
 }
@@ -55,10 +61,18 @@ export class UncertainOutcomeError extends Error {
 export class ProcessingFailedError extends Error {
   constructor(
     readonly what: string,
-    readonly messages: { level: 'error' | 'warning' | 'info'; code?: string; description?: string }[]
+    readonly messages: {
+      level: 'error' | 'warning' | 'info'
+      code?: string
+      description?: string
+    }[]
   ) {
-    const lines = messages.map((m) => `  ${m.level}: ${m.code ?? '(no code)'} — ${m.description ?? '(no description)'}`)
-    super(`${what} FAILED in App Store Connect:\n${lines.join('\n') || '  (Apple gave no details)'}`)
+    const lines = messages.map(
+      (m) => `  ${m.level}: ${m.code ?? '(no code)'} — ${m.description ?? '(no description)'}`
+    )
+    super(
+      `${what} FAILED in App Store Connect:\n${lines.join('\n') || '  (Apple gave no details)'}`
+    )
     this.name = 'ProcessingFailedError'
   }
 }

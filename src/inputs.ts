@@ -80,13 +80,20 @@ function readDuration(name: Inputs, problems: Problems, maxMs: number): number {
   const text = input(name)
   const ms = parseDuration(text)
   if (ms === undefined || ms <= 0 || ms > maxMs) {
-    problems.add(name, `expected a duration such as 90, 90s, 45m or 2h (at most ${maxMs / 3_600_000}h), got '${text}'.`)
+    problems.add(
+      name,
+      `expected a duration such as 90, 90s, 45m or 2h (at most ${maxMs / 3_600_000}h), got '${text}'.`
+    )
     return 0
   }
   return ms
 }
 
-async function readFileInput(name: Inputs, path: string, problems: Problems): Promise<number | undefined> {
+async function readFileInput(
+  name: Inputs,
+  path: string,
+  problems: Problems
+): Promise<number | undefined> {
   try {
     const info = await stat(path)
     if (!info.isFile()) problems.add(name, `'${path}' is not a file.`)
@@ -100,15 +107,23 @@ async function readFileInput(name: Inputs, path: string, problems: Problems): Pr
 
 async function readArchive(problems: Problems): Promise<ArchiveFile | undefined> {
   const path = input(Inputs.ArchivePath)
-  if (!path) return void problems.add(Inputs.ArchivePath, 'is required: the path of the .aar built by ba-package.')
+  if (!path)
+    return void problems.add(
+      Inputs.ArchivePath,
+      'is required: the path of the .aar built by ba-package.'
+    )
   const size = await readFileInput(Inputs.ArchivePath, path, problems)
   if (size === undefined) return undefined
   const identified = await identifyArchive(path, size)
-  if ('problem' in identified) return void problems.add(Inputs.ArchivePath, `'${path}' ${identified.problem}`)
+  if ('problem' in identified)
+    return void problems.add(Inputs.ArchivePath, `'${path}' ${identified.problem}`)
   return { path, fileName: basename(path), size, signature: identified.signature }
 }
 
-async function readManifest(identifier: string, problems: Problems): Promise<ManifestFile | undefined> {
+async function readManifest(
+  identifier: string,
+  problems: Problems
+): Promise<ManifestFile | undefined> {
   const path = input(Inputs.ManifestPath)
   if (!path) return undefined
   const size = await readFileInput(Inputs.ManifestPath, path, problems)
@@ -126,9 +141,21 @@ async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | 
   const keyPath = input(Inputs.PrivateKeyPath)
   const keyId = input(Inputs.KeyId)
   const issuerId = input(Inputs.IssuerId)
-  if (!keyId) problems.add(Inputs.KeyId, 'is required: the API key ID shown next to the key in App Store Connect (Users and Access → Integrations).')
-  else if (!/^[A-Za-z0-9]+$/.test(keyId)) problems.add(Inputs.KeyId, `expected the key ID (letters and digits, such as 2X9R4HXF34), got '${keyId}'.`)
-  if (issuerId && !UUID.test(issuerId)) problems.add(Inputs.IssuerId, `expected the issuer ID, a UUID such as 57246542-96fe-1a63-e053-0824d011072a, got '${issuerId}'. Omit it for an individual key.`)
+  if (!keyId)
+    problems.add(
+      Inputs.KeyId,
+      'is required: the API key ID shown next to the key in App Store Connect (Users and Access → Integrations).'
+    )
+  else if (!/^[A-Za-z0-9]+$/.test(keyId))
+    problems.add(
+      Inputs.KeyId,
+      `expected the key ID (letters and digits, such as 2X9R4HXF34), got '${keyId}'.`
+    )
+  if (issuerId && !UUID.test(issuerId))
+    problems.add(
+      Inputs.IssuerId,
+      `expected the issuer ID, a UUID such as 57246542-96fe-1a63-e053-0824d011072a, got '${issuerId}'. Omit it for an individual key.`
+    )
   let text: string | undefined
   let source = Inputs.PrivateKey
   if (keyText.trim() && keyPath) {
@@ -137,9 +164,13 @@ async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | 
     text = keyText
   } else if (keyPath) {
     source = Inputs.PrivateKeyPath
-    if ((await readFileInput(Inputs.PrivateKeyPath, keyPath, problems)) !== undefined) text = await readFile(keyPath, 'utf8')
+    if ((await readFileInput(Inputs.PrivateKeyPath, keyPath, problems)) !== undefined)
+      text = await readFile(keyPath, 'utf8')
   } else {
-    problems.add(Inputs.PrivateKey, 'is required (or private-key-path): the contents of the AuthKey_<key id>.p8 file, PEM or base64 of the PEM.')
+    problems.add(
+      Inputs.PrivateKey,
+      'is required (or private-key-path): the contents of the AuthKey_<key id>.p8 file, PEM or base64 of the PEM.'
+    )
   }
   if (text === undefined) return undefined
   const parsed = parsePrivateKey(text)
@@ -153,13 +184,22 @@ function readApiBaseUrl(problems: Problems): URL {
   try {
     url = new URL(text)
   } catch {
-    problems.add(Inputs.ApiBaseUrl, `expected a URL such as https://api.appstoreconnect.apple.com, got '${text}'.`)
+    problems.add(
+      Inputs.ApiBaseUrl,
+      `expected a URL such as https://api.appstoreconnect.apple.com, got '${text}'.`
+    )
     return new URL(DEFAULTS[Inputs.ApiBaseUrl])
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    problems.add(Inputs.ApiBaseUrl, `must use https (plain http only for 127.0.0.1 or localhost), got '${text}'.`)
+    problems.add(
+      Inputs.ApiBaseUrl,
+      `must use https (plain http only for 127.0.0.1 or localhost), got '${text}'.`
+    )
   } else if (url.search || url.hash || url.pathname.endsWith('/v1')) {
-    problems.add(Inputs.ApiBaseUrl, `expected the API root without /v1, a query or a fragment (such as https://api.appstoreconnect.apple.com), got '${text}'.`)
+    problems.add(
+      Inputs.ApiBaseUrl,
+      `expected the API root without /v1, a query or a fragment (such as https://api.appstoreconnect.apple.com), got '${text}'.`
+    )
   }
   return url
 }
@@ -167,12 +207,27 @@ function readApiBaseUrl(problems: Problems): URL {
 export async function getInputs(): Promise<ActionInputs> {
   const problems = new Problems()
   const appId = input(Inputs.AppId)
-  if (!appId) problems.add(Inputs.AppId, "is required: the app's numeric Apple ID (App Information in App Store Connect).")
-  else if (!/^\d+$/.test(appId)) problems.add(Inputs.AppId, `expected the app's numeric Apple ID (such as 1234567890), not '${appId}'; the bundle ID does not work here.`)
+  if (!appId)
+    problems.add(
+      Inputs.AppId,
+      "is required: the app's numeric Apple ID (App Information in App Store Connect)."
+    )
+  else if (!/^\d+$/.test(appId))
+    problems.add(
+      Inputs.AppId,
+      `expected the app's numeric Apple ID (such as 1234567890), not '${appId}'; the bundle ID does not work here.`
+    )
   const assetPackIdentifier = input(Inputs.AssetPackIdentifier)
-  if (!assetPackIdentifier) problems.add(Inputs.AssetPackIdentifier, "is required: the asset pack ID (the manifest's assetPackID).")
+  if (!assetPackIdentifier)
+    problems.add(
+      Inputs.AssetPackIdentifier,
+      "is required: the asset pack ID (the manifest's assetPackID)."
+    )
   else if (!IDENTIFIER.test(assetPackIdentifier)) {
-    problems.add(Inputs.AssetPackIdentifier, `'${assetPackIdentifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`)
+    problems.add(
+      Inputs.AssetPackIdentifier,
+      `'${assetPackIdentifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`
+    )
   }
   const archive = await readArchive(problems)
   const manifest = await readManifest(assetPackIdentifier, problems)
@@ -183,11 +238,22 @@ export async function getInputs(): Promise<ActionInputs> {
   const dryRun = readBoolean(Inputs.DryRun, problems)
   const processingTimeoutMs = readDuration(Inputs.ProcessingTimeout, problems, 72 * 3_600_000)
   const pollIntervalMs = readDuration(Inputs.PollInterval, problems, 3_600_000)
-  if (processingTimeoutMs && pollIntervalMs > processingTimeoutMs) problems.add(Inputs.PollInterval, `(${input(Inputs.PollInterval)}) is longer than processing-timeout (${input(Inputs.ProcessingTimeout)}).`)
+  if (processingTimeoutMs && pollIntervalMs > processingTimeoutMs)
+    problems.add(
+      Inputs.PollInterval,
+      `(${input(Inputs.PollInterval)}) is longer than processing-timeout (${input(Inputs.ProcessingTimeout)}).`
+    )
   const concurrencyText = input(Inputs.UploadConcurrency)
   const uploadConcurrency = Number(concurrencyText)
-  if (!/^\d+$/.test(concurrencyText) || uploadConcurrency < 1 || uploadConcurrency > MAX_UPLOAD_CONCURRENCY) {
-    problems.add(Inputs.UploadConcurrency, `expected a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY}, got '${concurrencyText}'.`)
+  if (
+    !/^\d+$/.test(concurrencyText) ||
+    uploadConcurrency < 1 ||
+    uploadConcurrency > MAX_UPLOAD_CONCURRENCY
+  ) {
+    problems.add(
+      Inputs.UploadConcurrency,
+      `expected a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY}, got '${concurrencyText}'.`
+    )
   }
   const apiBaseUrl = readApiBaseUrl(problems)
   if (problems.list.length) throw new InputError(problems.list)

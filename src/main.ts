@@ -25,10 +25,17 @@ export async function run(): Promise<void> {
     const api = (client = AppStoreConnectClient.create(inputs.apiBaseUrl, tokens))
     const checksums = new ArchiveChecksums(inputs.archive.path)
     const poll = { timeoutMs: inputs.processingTimeoutMs, pollIntervalMs: inputs.pollIntervalMs }
-    const { pack } = await report.phase('Finding the asset pack', () => findOrCreateAssetPack(api, inputs))
+    const { pack } = await report.phase('Finding the asset pack', () =>
+      findOrCreateAssetPack(api, inputs)
+    )
     report.set(Outputs.AssetPackId, pack?.id)
     const choice = await report.phase('Choosing the version', () =>
-      chooseVersion(api, pack?.id, { reuseExisting: inputs.reuseExisting, dryRun: inputs.dryRun, archiveSize: inputs.archive.size, digests: (sha) => checksums.get(sha) })
+      chooseVersion(api, pack?.id, {
+        reuseExisting: inputs.reuseExisting,
+        dryRun: inputs.dryRun,
+        archiveSize: inputs.archive.size,
+        digests: (sha) => checksums.get(sha)
+      })
     )
     report.recordVersion(choice.version)
     if (inputs.dryRun) return report.finishDryRun(choice.kind, (await checksums.get()).md5)
@@ -39,10 +46,23 @@ export async function run(): Promise<void> {
       const parts = (uploader = PartUploader.create(inputs.uploadConcurrency))
       if (inputs.manifest) {
         const manifest = inputs.manifest
-        const preflight = await report.phase('Manifest preflight', () => preflightManifest(api, parts, versionId, manifest, poll))
+        const preflight = await report.phase('Manifest preflight', () =>
+          preflightManifest(api, parts, versionId, manifest, poll)
+        )
         report.set(Outputs.ManifestUploadFileId, preflight.id)
       }
-      const delivery = await report.phase('Uploading the archive', () => deliverFile(api, parts, versionId, { assetType: 'ASSET', ...inputs.archive }, checksums.known), () => inputs.archive.size)
+      const delivery = await report.phase(
+        'Uploading the archive',
+        () =>
+          deliverFile(
+            api,
+            parts,
+            versionId,
+            { assetType: 'ASSET', ...inputs.archive },
+            checksums.known
+          ),
+        () => inputs.archive.size
+      )
       report.recordDelivery(delivery)
     }
     const versionId = report.outputs[Outputs.VersionId]!
@@ -50,7 +70,11 @@ export async function run(): Promise<void> {
       const now = await readVersion(api, versionId)
       report.recordVersion(now.version, now.internalBetaState)
     } else {
-      await report.phase('Waiting for processing', () => waitForVersion(api, versionId, poll, (p) => report.recordVersion(p.version, p.internalBetaState)))
+      await report.phase('Waiting for processing', () =>
+        waitForVersion(api, versionId, poll, (p) =>
+          report.recordVersion(p.version, p.internalBetaState)
+        )
+      )
     }
   } catch (error) {
     report.fail(error)
@@ -61,6 +85,8 @@ export async function run(): Promise<void> {
     await Promise.allSettled([uploader?.close(), client?.close()])
     report.publish()
     core.debug(`peak RSS ${process.resourceUsage().maxRSS * 1024} bytes`)
-    await writeSummary(report).catch((e: unknown) => core.warning(`Could not write the job summary: ${String(e)}`))
+    await writeSummary(report).catch((e: unknown) =>
+      core.warning(`Could not write the job summary: ${String(e)}`)
+    )
   }
 }

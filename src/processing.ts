@@ -1,7 +1,12 @@
 // Waiting on Apple: a manifest's verdict (the upload file's assetDeliveryState) and a version's
 // processing (its state), polled with backoff up to poll-interval, within processing-timeout.
 import * as core from '@actions/core'
-import { findIncluded, type AppStoreConnectClient, type BackgroundAssetUploadFile, type BackgroundAssetVersion } from './asc-client.js'
+import {
+  findIncluded,
+  type AppStoreConnectClient,
+  type BackgroundAssetUploadFile,
+  type BackgroundAssetVersion
+} from './asc-client.js'
 import { ProcessingFailedError } from './errors.js'
 import { sleep } from './retry.js'
 
@@ -27,7 +32,13 @@ export interface PollOptions {
   pollIntervalMs: number
 }
 
-async function pollUntil<T>(what: string, read: () => Promise<T>, stateOf: (t: T) => string, done: (state: string) => boolean, options: PollOptions): Promise<T> {
+async function pollUntil<T>(
+  what: string,
+  read: () => Promise<T>,
+  stateOf: (t: T) => string,
+  done: (state: string) => boolean,
+  options: PollOptions
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs
   let gap = Math.min(FIRST_POLL_MS, options.pollIntervalMs)
   let last = ''
@@ -45,7 +56,12 @@ async function pollUntil<T>(what: string, read: () => Promise<T>, stateOf: (t: T
 }
 
 /** The manifest's verdict; FAILED throws with every error and warning Apple gave. */
-export async function waitForUploadFile(client: AppStoreConnectClient, id: string, what: string, options: PollOptions): Promise<BackgroundAssetUploadFile> {
+export async function waitForUploadFile(
+  client: AppStoreConnectClient,
+  id: string,
+  what: string,
+  options: PollOptions
+): Promise<BackgroundAssetUploadFile> {
   const file = await pollUntil(
     what,
     () => client.getUploadFile(id),
@@ -69,14 +85,25 @@ export interface ProcessedVersion {
 }
 
 /** Reads the version (and its internal beta release) once. */
-export async function readVersion(client: AppStoreConnectClient, id: string): Promise<ProcessedVersion> {
+export async function readVersion(
+  client: AppStoreConnectClient,
+  id: string
+): Promise<ProcessedVersion> {
   const response = await client.getVersion(id, 'internalBetaRelease')
-  const release = findIncluded(response.included, response.data.relationships?.internalBetaRelease?.data)
+  const release = findIncluded(
+    response.included,
+    response.data.relationships?.internalBetaRelease?.data
+  )
   return { version: response.data, internalBetaState: release?.attributes?.state }
 }
 
 /** Polls until COMPLETE or FAILED; `onState` sees every reading (the report keeps the last one). */
-export async function waitForVersion(client: AppStoreConnectClient, id: string, options: PollOptions, onState: (p: ProcessedVersion) => void): Promise<ProcessedVersion> {
+export async function waitForVersion(
+  client: AppStoreConnectClient,
+  id: string,
+  options: PollOptions,
+  onState: (p: ProcessedVersion) => void
+): Promise<ProcessedVersion> {
   const processed = await pollUntil(
     'Version processing',
     async () => {

@@ -48,10 +48,18 @@ export class RunReport {
     this.set(Outputs.VersionId, version.id)
     this.set(Outputs.Version, version.attributes?.version)
     this.set(Outputs.State, version.attributes?.state)
-    this.set(Outputs.InternalBetaState, internalBetaState ?? this.outputs[Outputs.InternalBetaState] ?? '')
+    this.set(
+      Outputs.InternalBetaState,
+      internalBetaState ?? this.outputs[Outputs.InternalBetaState] ?? ''
+    )
     const details = version.attributes?.stateDetails
     if (version.attributes?.state === 'COMPLETE' && details) {
-      this.appleMessages.splice(0, this.appleMessages.length, ...(details.warnings ?? []).map((m) => ({ level: 'warning' as const, ...m })), ...(details.infos ?? []).map((m) => ({ level: 'info' as const, ...m })))
+      this.appleMessages.splice(
+        0,
+        this.appleMessages.length,
+        ...(details.warnings ?? []).map((m) => ({ level: 'warning' as const, ...m })),
+        ...(details.infos ?? []).map((m) => ({ level: 'info' as const, ...m }))
+      )
     }
   }
 
@@ -75,8 +83,14 @@ export class RunReport {
   finishDryRun(kind: VersionChoice['kind'], md5: string): void {
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, String(kind === 'reuse'))
-    const plan = { reuse: 'reuse the version that already holds this archive', resume: 'upload into the version left AWAITING_UPLOAD', create: 'create a new version and upload into it' }[kind]
-    this.notes.push(`Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}. Nothing was written.`)
+    const plan = {
+      reuse: 'reuse the version that already holds this archive',
+      resume: 'upload into the version left AWAITING_UPLOAD',
+      create: 'create a new version and upload into it'
+    }[kind]
+    this.notes.push(
+      `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}. Nothing was written.`
+    )
     core.info(this.notes[this.notes.length - 1])
   }
 
@@ -84,14 +98,19 @@ export class RunReport {
     this.set(Outputs.UploadFileId, uploadFileId)
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, 'true')
-    this.notes.push(`Version ${this.outputs[Outputs.Version]} already holds this exact archive (same size and checksum): nothing was uploaded.`)
+    this.notes.push(
+      `Version ${this.outputs[Outputs.Version]} already holds this exact archive (same size and checksum): nothing was uploaded.`
+    )
   }
 
   recordDelivery(delivery: Delivery): void {
     this.set(Outputs.UploadFileId, delivery.uploadFile.id)
     this.set(Outputs.ArchiveMd5, delivery.digests.md5)
     this.set(Outputs.Reused, 'false')
-    if (delivery.checksumForm !== 'sourceFileChecksums') this.warnings.push('The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.')
+    if (delivery.checksumForm !== 'sourceFileChecksums')
+      this.warnings.push(
+        'The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.'
+      )
   }
 
   warn(message: string): void {
@@ -112,7 +131,9 @@ export class RunReport {
     if (!error) return
     if (error instanceof InputError) {
       for (const problem of error.problems) core.error(problem, { title: 'Invalid input' })
-      core.setFailed(`${error.problems.length} input problem(s); nothing was sent to App Store Connect.`)
+      core.setFailed(
+        `${error.problems.length} input problem(s); nothing was sent to App Store Connect.`
+      )
       return
     }
     core.setFailed(error.message)

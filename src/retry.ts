@@ -45,7 +45,11 @@ const NETWORK_CODES = new Set([
 ])
 
 export function isNetworkError(error: unknown): boolean {
-  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+  for (
+    let e = error as { code?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
     if (e.code && NETWORK_CODES.has(e.code)) return true
   }
   return false

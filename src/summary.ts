@@ -24,7 +24,8 @@ function provenance(): string | undefined {
 export function statusLine(report: RunReport): string {
   const o = report.outputs
   const pack = report.assetPackIdentifier ?? 'asset pack'
-  if (report.failure) return `❌ ${pack}: failed${o[Outputs.State] ? ` (version ${o[Outputs.Version] ?? '?'} ${o[Outputs.State]})` : ''}`
+  if (report.failure)
+    return `❌ ${pack}: failed${o[Outputs.State] ? ` (version ${o[Outputs.Version] ?? '?'} ${o[Outputs.State]})` : ''}`
   if (report.dryRun) return `🧪 ${pack}: dry run passed — nothing was written`
   const verb = o[Outputs.Reused] === 'true' ? 'already uploaded as' : 'released as'
   return `✅ ${pack} ${verb} version ${o[Outputs.Version] ?? '?'} — ${o[Outputs.State] ?? 'uploaded'}${o[Outputs.InternalBetaState] ? `, internal testing ${o[Outputs.InternalBetaState]}` : ''}`
@@ -34,13 +35,31 @@ export async function writeSummary(report: RunReport): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const o = report.outputs
   const rows: [string, string][] = [
-    ['Asset pack', `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`],
-    ['Version', o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—'],
+    [
+      'Asset pack',
+      `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`
+    ],
+    [
+      'Version',
+      o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—'
+    ],
     ['State', o[Outputs.State] ?? '—'],
     ['Internal beta', o[Outputs.InternalBetaState] || '—'],
-    ['Archive', report.archiveSize !== undefined ? `${escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)` : '—'],
+    [
+      'Archive',
+      report.archiveSize !== undefined
+        ? `${escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
+        : '—'
+    ],
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
-    ['Reused', o[Outputs.Reused] === 'true' ? 'yes — no upload needed' : o[Outputs.Reused] === 'false' ? 'no' : '—'],
+    [
+      'Reused',
+      o[Outputs.Reused] === 'true'
+        ? 'yes — no upload needed'
+        : o[Outputs.Reused] === 'false'
+          ? 'no'
+          : '—'
+    ],
     ['Retries', String(report.retries)],
     ['Total time', seconds(Date.now() - report.startedAt)]
   ]
@@ -52,10 +71,18 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ],
     ...rows
   ])
-  if (report.failure) summary.addRaw(`<p><strong>Error</strong></p><pre>${escape(report.failure.message)}</pre>`, true)
+  if (report.failure)
+    summary.addRaw(
+      `<p><strong>Error</strong></p><pre>${escape(report.failure.message)}</pre>`,
+      true
+    )
   if (report.appleMessages.length) {
     summary.addRaw('<p><strong>Messages from App Store Connect</strong></p>', true)
-    summary.addList(report.appleMessages.map((m) => `${m.level}: <code>${escape(m.code ?? '—')}</code> ${escape(m.description ?? '')}`))
+    summary.addList(
+      report.appleMessages.map(
+        (m) => `${m.level}: <code>${escape(m.code ?? '—')}</code> ${escape(m.description ?? '')}`
+      )
+    )
   }
   if (report.warnings.length) {
     summary.addRaw('<p><strong>Warnings</strong></p>', true)
@@ -66,7 +93,10 @@ export async function writeSummary(report: RunReport): Promise<void> {
     summary.addDetails(
       'Timings',
       `<ul>${report.phases
-        .map((p) => `<li>${escape(p.name)}: ${seconds(p.ms)}${p.bytes ? ` — ${mib(p.bytes / Math.max(p.ms / 1000, 0.001))}/s` : ''}</li>`)
+        .map(
+          (p) =>
+            `<li>${escape(p.name)}: ${seconds(p.ms)}${p.bytes ? ` — ${mib(p.bytes / Math.max(p.ms / 1000, 0.001))}/s` : ''}</li>`
+        )
         .join('')}</ul>`
     )
   }

@@ -38,33 +38,61 @@ export class UploadPlanError extends Error {
  * The reservation's operations, sorted by offset, once they are known to cover [0, fileSize)
  * exactly, use http(s) URLs, and have not expired. Anything else is refused before a byte is sent.
  */
-export function planParts(file: BackgroundAssetUploadFile, fileSize: number, now = Date.now()): PartPlan[] {
+export function planParts(
+  file: BackgroundAssetUploadFile,
+  fileSize: number,
+  now = Date.now()
+): PartPlan[] {
   const operations = file.attributes?.uploadOperations ?? []
-  if (!operations.length) throw new UploadPlanError(`The reservation ${file.id} has no upload operations.`)
+  if (!operations.length)
+    throw new UploadPlanError(`The reservation ${file.id} has no upload operations.`)
   const parts = operations.map((op, i): PartPlan => {
     if (typeof op.offset !== 'number' || typeof op.length !== 'number' || !op.url || !op.method) {
-      throw new UploadPlanError(`Upload operation ${i + 1} of reservation ${file.id} lacks an offset, length, method or URL.`)
+      throw new UploadPlanError(
+        `Upload operation ${i + 1} of reservation ${file.id} lacks an offset, length, method or URL.`
+      )
     }
     const url = new URL(op.url)
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-      throw new UploadPlanError(`Upload operation ${op.partNumber ?? i + 1} has a non-https URL; refusing to send the archive over plain http.`)
+      throw new UploadPlanError(
+        `Upload operation ${op.partNumber ?? i + 1} has a non-https URL; refusing to send the archive over plain http.`
+      )
     }
     if (op.expiration && Date.parse(op.expiration) - EXPIRY_MARGIN_MS < now) {
-      throw new UploadPlanError(`Upload operation ${op.partNumber ?? i + 1} expired at ${op.expiration}; the reservation must be renewed.`)
+      throw new UploadPlanError(
+        `Upload operation ${op.partNumber ?? i + 1} expired at ${op.expiration}; the reservation must be renewed.`
+      )
     }
     const headers: Record<string, string> = {}
     for (const h of op.requestHeaders ?? []) if (h.name) headers[h.name] = h.value ?? ''
-    return { partNumber: op.partNumber ?? i + 1, offset: op.offset, length: op.length, method: op.method, url: op.url, headers }
+    return {
+      partNumber: op.partNumber ?? i + 1,
+      offset: op.offset,
+      length: op.length,
+      method: op.method,
+      url: op.url,
+      headers
+    }
   })
   parts.sort((a, b) => a.offset - b.offset)
   let expected = 0
   for (const part of parts) {
-    if (part.offset > expected) throw new UploadPlanError(`The upload operations leave bytes ${expected}–${part.offset - 1} uncovered (gap before part ${part.partNumber}).`)
-    if (part.offset < expected) throw new UploadPlanError(`Upload operation part ${part.partNumber} overlaps the previous one at byte ${part.offset}.`)
+    if (part.offset > expected)
+      throw new UploadPlanError(
+        `The upload operations leave bytes ${expected}–${part.offset - 1} uncovered (gap before part ${part.partNumber}).`
+      )
+    if (part.offset < expected)
+      throw new UploadPlanError(
+        `Upload operation part ${part.partNumber} overlaps the previous one at byte ${part.offset}.`
+      )
     expected = part.offset + part.length
   }
-  if (expected !== fileSize) throw new UploadPlanError(`The upload operations cover ${expected} bytes, but the file has ${fileSize}.`)
-  if (new Set(parts.map((p) => p.partNumber)).size !== parts.length) throw new UploadPlanError('Two upload operations share a part number.')
+  if (expected !== fileSize)
+    throw new UploadPlanError(
+      `The upload operations cover ${expected} bytes, but the file has ${fileSize}.`
+    )
+  if (new Set(parts.map((p) => p.partNumber)).size !== parts.length)
+    throw new UploadPlanError('Two upload operations share a part number.')
   return parts
 }
 
@@ -87,7 +115,9 @@ export class Progress {
     const seconds = (now - this.started) / 1000
     const rate = this.sent / seconds
     const eta = rate > 0 ? (this.total - this.sent) / rate : Infinity
-    core.info(`${this.label}: ${mib(this.sent)} of ${mib(this.total)} (${Math.floor((this.sent / this.total) * 100)}%), ${mib(rate)}/s, about ${Math.ceil(eta)} s left`)
+    core.info(
+      `${this.label}: ${mib(this.sent)} of ${mib(this.total)} (${Math.floor((this.sent / this.total) * 100)}%), ${mib(rate)}/s, about ${Math.ceil(eta)} s left`
+    )
   }
 
   /** Bytes of an attempt that failed are sent again. */
@@ -97,7 +127,9 @@ export class Progress {
 }
 
 export function mib(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+  return bytes >= 1024 ** 3
+    ? `${(bytes / 1024 ** 3).toFixed(2)} GiB`
+    : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
 }
 
 export interface UploadStats {
@@ -116,7 +148,15 @@ export class PartUploader {
 
   /** One connection per worker, kept alive across parts. */
   static create(concurrency: number): PartUploader {
-    return new PartUploader(new Agent({ connections: concurrency, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 120_000 }), concurrency)
+    return new PartUploader(
+      new Agent({
+        connections: concurrency,
+        keepAliveTimeout: 30_000,
+        headersTimeout: 120_000,
+        bodyTimeout: 120_000
+      }),
+      concurrency
+    )
   }
 
   async close(): Promise<void> {
@@ -145,10 +185,19 @@ export class PartUploader {
       )
     )
     if (abort.signal.aborted) throw firstError
-    return { parts: parts.length, bytes: parts.reduce((n, p) => n + p.length, 0), retries: this.retries - retriesBefore }
+    return {
+      parts: parts.length,
+      bytes: parts.reduce((n, p) => n + p.length, 0),
+      retries: this.retries - retriesBefore
+    }
   }
 
-  private async uploadPart(path: string, part: PartPlan, progress: Progress, signal: AbortSignal): Promise<void> {
+  private async uploadPart(
+    path: string,
+    part: PartPlan,
+    progress: Progress,
+    signal: AbortSignal
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let sent = 0
       let failure: string
@@ -161,7 +210,15 @@ export class PartUploader {
             done(null, chunk)
           }
         })
-        const body = pipeline(createReadStream(path, { start: part.offset, end: part.offset + part.length - 1, highWaterMark: READ_CHUNK }), counter, () => undefined)
+        const body = pipeline(
+          createReadStream(path, {
+            start: part.offset,
+            end: part.offset + part.length - 1,
+            highWaterMark: READ_CHUNK
+          }),
+          counter,
+          () => undefined
+        )
         const response = await request(part.url, {
           method: part.method as Dispatcher.HttpMethod,
           dispatcher: this.dispatcher,
@@ -173,7 +230,8 @@ export class PartUploader {
         const text = await response.body.text()
         if (response.statusCode >= 200 && response.statusCode < 300) return
         failure = `${response.statusCode} ${text.slice(0, 200).trim()}`
-        if (!isRetryableStatus(response.statusCode)) throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
+        if (!isRetryableStatus(response.statusCode))
+          throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
       } catch (error) {
         // undici may end a request whose socket the server closed with an AbortError of its own.
         const lostConnection = isNetworkError(error) || (error as Error)?.name === 'AbortError'
@@ -181,10 +239,13 @@ export class PartUploader {
         failure = describeCause(error)
       }
       progress.undo(sent)
-      if (attempt >= PART_RETRY.attempts) throw new Error(`Part ${part.partNumber} failed ${attempt} times; last: ${failure}`)
+      if (attempt >= PART_RETRY.attempts)
+        throw new Error(`Part ${part.partNumber} failed ${attempt} times; last: ${failure}`)
       this.retries++
       const delayMs = backoffMs(attempt, PART_RETRY)
-      core.info(`Part ${part.partNumber}: attempt ${attempt} of ${PART_RETRY.attempts} failed (${failure}); retrying in ${(delayMs / 1000).toFixed(1)} s`)
+      core.info(
+        `Part ${part.partNumber}: attempt ${attempt} of ${PART_RETRY.attempts} failed (${failure}); retrying in ${(delayMs / 1000).toFixed(1)} s`
+      )
       await sleep(delayMs, signal)
     }
   }

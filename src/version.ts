@@ -3,7 +3,12 @@
 // otherwise a new version is created — and a create that got no answer is never repeated blindly.
 import * as core from '@actions/core'
 import type { Digests } from './archive.js'
-import { findIncluded, type AppStoreConnectClient, type BackgroundAssetUploadFile, type BackgroundAssetVersion } from './asc-client.js'
+import {
+  findIncluded,
+  type AppStoreConnectClient,
+  type BackgroundAssetUploadFile,
+  type BackgroundAssetVersion
+} from './asc-client.js'
 import { UncertainOutcomeError } from './errors.js'
 
 export type VersionChoice =
@@ -25,16 +30,25 @@ const number = (v?: BackgroundAssetVersion) => Number(v?.attributes?.version ?? 
 function holds(file: BackgroundAssetUploadFile, digests: Digests): boolean {
   const { sourceFileChecksums: checksums, sourceFileChecksum: legacy } = file.attributes ?? {}
   const hash = checksums?.file?.hash?.toLowerCase()
-  if (hash) return hash === (checksums?.file?.algorithm === 'SHA_256' ? digests.sha256 : digests.md5)
+  if (hash)
+    return hash === (checksums?.file?.algorithm === 'SHA_256' ? digests.sha256 : digests.md5)
   return legacy?.toLowerCase() === digests.md5
 }
 
-async function newestVersion(client: AppStoreConnectClient, packId: string): Promise<BackgroundAssetVersion | undefined> {
-  for await (const page of client.versionPages(packId, { sort: '-version', limit: 1 })) return page.data[0]
+async function newestVersion(
+  client: AppStoreConnectClient,
+  packId: string
+): Promise<BackgroundAssetVersion | undefined> {
+  for await (const page of client.versionPages(packId, { sort: '-version', limit: 1 }))
+    return page.data[0]
   return undefined
 }
 
-async function createVersion(client: AppStoreConnectClient, packId: string, newestBefore: number): Promise<BackgroundAssetVersion> {
+async function createVersion(
+  client: AppStoreConnectClient,
+  packId: string,
+  newestBefore: number
+): Promise<BackgroundAssetVersion> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await client.createVersion(packId)
@@ -42,15 +56,25 @@ async function createVersion(client: AppStoreConnectClient, packId: string, newe
       if (!(error instanceof UncertainOutcomeError) || attempt >= CREATE_ATTEMPTS) throw error
       core.warning(`${error.message}; listing the versions before creating again.`)
       const newest = await newestVersion(client, packId)
-      if (newest && number(newest) > newestBefore && newest.attributes?.state === 'AWAITING_UPLOAD') {
-        core.info(`The create did take effect: version ${newest.attributes.version} (${newest.id}).`)
+      if (
+        newest &&
+        number(newest) > newestBefore &&
+        newest.attributes?.state === 'AWAITING_UPLOAD'
+      ) {
+        core.info(
+          `The create did take effect: version ${newest.attributes.version} (${newest.id}).`
+        )
         return newest
       }
     }
   }
 }
 
-export async function chooseVersion(client: AppStoreConnectClient, packId: string | undefined, options: VersionChoiceOptions): Promise<VersionChoice> {
+export async function chooseVersion(
+  client: AppStoreConnectClient,
+  packId: string | undefined,
+  options: VersionChoiceOptions
+): Promise<VersionChoice> {
   if (!packId) return { kind: 'create' }
   const versions: BackgroundAssetVersion[] = []
   const candidates: { version: BackgroundAssetVersion; file: BackgroundAssetUploadFile }[] = []
@@ -58,29 +82,45 @@ export async function chooseVersion(client: AppStoreConnectClient, packId: strin
   for await (const page of client.versionPages(packId, {
     sort: '-version',
     include: 'assetFile',
-    'fields[backgroundAssetUploadFiles]': 'assetDeliveryState,fileSize,sourceFileChecksum,sourceFileChecksums'
+    'fields[backgroundAssetUploadFiles]':
+      'assetDeliveryState,fileSize,sourceFileChecksum,sourceFileChecksums'
   })) {
     for (const version of page.data) {
       versions.push(version)
       const file = findIncluded(page.included, version.relationships?.assetFile?.data)
       const state = version.attributes?.state
-      if (file?.attributes?.fileSize === options.archiveSize && (state === 'PROCESSING' || state === 'COMPLETE')) candidates.push({ version, file })
+      if (
+        file?.attributes?.fileSize === options.archiveSize &&
+        (state === 'PROCESSING' || state === 'COMPLETE')
+      )
+        candidates.push({ version, file })
     }
   }
-  const newest = versions.reduce<BackgroundAssetVersion | undefined>((a, v) => (number(v) > number(a) ? v : a), undefined)
+  const newest = versions.reduce<BackgroundAssetVersion | undefined>(
+    (a, v) => (number(v) > number(a) ? v : a),
+    undefined
+  )
   if (options.reuseExisting) {
     if (candidates.length) {
-      const sha256 = candidates.some((c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256')
-      core.info(`${candidates.length} version(s) hold an archive of the same size; comparing checksums.`)
+      const sha256 = candidates.some(
+        (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
+      )
+      core.info(
+        `${candidates.length} version(s) hold an archive of the same size; comparing checksums.`
+      )
       const digests = await options.digests(sha256)
       const match = candidates.find((c) => holds(c.file, digests))
       if (match) {
-        core.info(`Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`)
+        core.info(
+          `Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`
+        )
         return { kind: 'reuse', version: match.version, assetFile: match.file }
       }
     }
     if (newest?.attributes?.state === 'AWAITING_UPLOAD') {
-      core.info(`Version ${newest.attributes.version} is AWAITING_UPLOAD (an earlier run stopped before its upload); uploading into it.`)
+      core.info(
+        `Version ${newest.attributes.version} is AWAITING_UPLOAD (an earlier run stopped before its upload); uploading into it.`
+      )
       return { kind: 'resume', version: newest }
     }
   }

@@ -4,7 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { importPKCS8, SignJWT } from 'jose'
-import { startSimulator, type ApiKey, type Simulator, type SimulatorOverrides } from '../../simulator/index.js'
+import {
+  startSimulator,
+  type ApiKey,
+  type Simulator,
+  type SimulatorOverrides
+} from '../../simulator/index.js'
 import { writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
 
 export const IDENTIFIER = 'forest-level-2'
@@ -66,18 +71,32 @@ export interface TokenClaims {
 export async function token(key: ApiKey, claims: TokenClaims = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   const { kid = key.keyId, iat = now - 10, exp = now + 600, ...rest } = claims
-  const payload = { aud: 'appstoreconnect-v1', ...(key.issuerId ? { iss: key.issuerId } : { sub: 'user' }), ...rest }
-  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).setIssuedAt(iat).setExpirationTime(exp).sign(await importPKCS8(key.privateKeyPem, 'ES256'))
+  const payload = {
+    aud: 'appstoreconnect-v1',
+    ...(key.issuerId ? { iss: key.issuerId } : { sub: 'user' }),
+    ...rest
+  }
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(await importPKCS8(key.privateKeyPem, 'ES256'))
 }
 
 export interface Answer {
   status: number
   headers: Headers
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any
 }
 
 /** One API call with a valid token of the simulator's key (or `bearer` as given). */
-export async function call(sim: Simulator, method: string, path: string, body?: unknown, bearer?: string | null): Promise<Answer> {
+export async function call(
+  sim: Simulator,
+  method: string,
+  path: string,
+  body?: unknown,
+  bearer?: string | null
+): Promise<Answer> {
   const headers: Record<string, string> = {}
   if (bearer !== null) headers.authorization = `Bearer ${bearer ?? (await token(sim.key))}`
   if (body !== undefined) headers['content-type'] = 'application/json'
@@ -87,41 +106,90 @@ export async function call(sim: Simulator, method: string, path: string, body?: 
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
   })
   const text = await response.text()
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined
+  }
 }
 
 export const createPackBody = (appId: string, identifier: string) => ({
-  data: { type: 'backgroundAssets', attributes: { assetPackIdentifier: identifier }, relationships: { app: { data: { type: 'apps', id: appId } } } }
-})
-
-export const createVersionBody = (packId: string) => ({
-  data: { type: 'backgroundAssetVersions', relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } } }
-})
-
-export const reserveBody = (versionId: string, fileSize: number, assetType = 'ASSET', fileName = 'pack.aar') => ({
   data: {
-    type: 'backgroundAssetUploadFiles',
-    attributes: { assetType, fileName, fileSize },
-    relationships: { backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } } }
+    type: 'backgroundAssets',
+    attributes: { assetPackIdentifier: identifier },
+    relationships: { app: { data: { type: 'apps', id: appId } } }
   }
 })
 
-export const commitBody = (id: string, attributes: Record<string, unknown>) => ({ data: { type: 'backgroundAssetUploadFiles', id, attributes } })
+export const createVersionBody = (packId: string) => ({
+  data: {
+    type: 'backgroundAssetVersions',
+    relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } }
+  }
+})
+
+export const reserveBody = (
+  versionId: string,
+  fileSize: number,
+  assetType = 'ASSET',
+  fileName = 'pack.aar'
+) => ({
+  data: {
+    type: 'backgroundAssetUploadFiles',
+    attributes: { assetType, fileName, fileSize },
+    relationships: {
+      backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } }
+    }
+  }
+})
+
+export const commitBody = (id: string, attributes: Record<string, unknown>) => ({
+  data: { type: 'backgroundAssetUploadFiles', id, attributes }
+})
 
 /** Pack → version → reservation, through the API. */
 export async function reserveUpload(sim: Simulator, size: number, identifier = IDENTIFIER) {
-  const pack = await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, identifier))
-  const version = await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(pack.body.data.id))
-  const file = await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version.body.data.id, size))
-  return { packId: pack.body.data.id as string, versionId: version.body.data.id as string, file: file.body.data }
+  const pack = await call(
+    sim,
+    'POST',
+    '/v1/backgroundAssets',
+    createPackBody(sim.appId, identifier)
+  )
+  const version = await call(
+    sim,
+    'POST',
+    '/v1/backgroundAssetVersions',
+    createVersionBody(pack.body.data.id)
+  )
+  const file = await call(
+    sim,
+    'POST',
+    '/v1/backgroundAssetUploadFiles',
+    reserveBody(version.body.data.id, size)
+  )
+  return {
+    packId: pack.body.data.id as string,
+    versionId: version.body.data.id as string,
+    file: file.body.data
+  }
 }
 
 /** PUTs every operation of a reservation with its headers and bytes from `content`. */
-export async function putParts(file: any, content: Buffer, extraHeaders: Record<string, string> = {}): Promise<number[]> {
+export async function putParts(
+  file: any,
+  content: Buffer,
+  extraHeaders: Record<string, string> = {}
+): Promise<number[]> {
   const statuses: number[] = []
   for (const op of file.attributes.uploadOperations) {
-    const headers = Object.fromEntries(op.requestHeaders.map((h: { name: string; value: string }) => [h.name, h.value]))
-    const r = await fetch(op.url, { method: op.method, headers: { ...headers, ...extraHeaders }, body: content.subarray(op.offset, op.offset + op.length) })
+    const headers = Object.fromEntries(
+      op.requestHeaders.map((h: { name: string; value: string }) => [h.name, h.value])
+    )
+    const r = await fetch(op.url, {
+      method: op.method,
+      headers: { ...headers, ...extraHeaders },
+      body: content.subarray(op.offset, op.offset + op.length)
+    })
     statuses.push(r.status)
   }
   return statuses
