@@ -2,7 +2,16 @@
 // reservations, storage, commit, processing. Requests here are hand-made (not the action's).
 import { createHash } from 'node:crypto'
 import { startSimulator, type Simulator } from '../../simulator/index.js'
-import { call, commitBody, createPackBody, createVersionBody, putParts, reserveBody, reserveUpload, token } from '../helpers/simulator.js'
+import {
+  call,
+  commitBody,
+  createPackBody,
+  createVersionBody,
+  putParts,
+  reserveBody,
+  reserveUpload,
+  token
+} from '../helpers/simulator.js'
 
 let sim: Simulator
 afterEach(async () => {
@@ -17,22 +26,45 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
 describe('operations and JSON:API envelopes', () => {
   test('packs: create, filter, sort, page through links.next, read, archive', async () => {
     sim = await startSimulator()
-    for (const id of ['cave', 'forest', 'desert']) expect((await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, id))).status).toBe(201)
-    const filtered = await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?filter[assetPackIdentifier]=forest`)
+    for (const id of ['cave', 'forest', 'desert'])
+      expect(
+        (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, id))).status
+      ).toBe(201)
+    const filtered = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets?filter[assetPackIdentifier]=forest`
+    )
     expect(filtered.body.data.map((p: any) => p.attributes.assetPackIdentifier)).toEqual(['forest'])
-    const first = await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?sort=-assetPackIdentifier&limit=2`)
-    expect(first.body.data.map((p: any) => p.attributes.assetPackIdentifier)).toEqual(['forest', 'desert'])
+    const first = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets?sort=-assetPackIdentifier&limit=2`
+    )
+    expect(first.body.data.map((p: any) => p.attributes.assetPackIdentifier)).toEqual([
+      'forest',
+      'desert'
+    ])
     expect(first.body.meta.paging).toMatchObject({ total: 3, limit: 2 })
     const next = new URL(first.body.links.next)
     const second = await call(sim, 'GET', `${next.pathname}${next.search}`)
     expect(second.body.data.map((p: any) => p.attributes.assetPackIdentifier)).toEqual(['cave'])
     expect(second.body.links.next).toBeUndefined()
     const id = second.body.data[0].id
-    expect((await call(sim, 'GET', `/v1/backgroundAssets/${id}`)).body.data.attributes.archived).toBe(false)
-    const archived = await call(sim, 'PATCH', `/v1/backgroundAssets/${id}`, { data: { type: 'backgroundAssets', id, attributes: { archived: true } } })
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssets/${id}`)).body.data.attributes.archived
+    ).toBe(false)
+    const archived = await call(sim, 'PATCH', `/v1/backgroundAssets/${id}`, {
+      data: { type: 'backgroundAssets', id, attributes: { archived: true } }
+    })
     expect(archived.body.data.attributes.archived).toBe(true)
-    expect((await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?filter[archived]=true`)).body.data).toHaveLength(1)
-    expect((await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(id))).status).toBe(409)
+    expect(
+      (await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?filter[archived]=true`)).body
+        .data
+    ).toHaveLength(1)
+    expect(
+      (await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(id))).status
+    ).toBe(409)
     const linkages = await call(sim, 'GET', `/v1/apps/${sim.appId}/relationships/backgroundAssets`)
     expect(linkages.body.data).toHaveLength(3)
     expect(linkages.body.data[0]).toEqual({ type: 'backgroundAssets', id: expect.any(String) })
@@ -44,26 +76,79 @@ describe('operations and JSON:API envelopes', () => {
     const content = archive(1000)
     const { packId, versionId, file } = await reserveUpload(sim, content.length)
     await putParts(file, content)
-    await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true }))
+    await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${file.id}`,
+      commitBody(file.id, { uploaded: true })
+    )
     await wait(100)
-    for (let i = 0; i < 2; i++) await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(packId))
-    const newest = await call(sim, 'GET', `/v1/backgroundAssets/${packId}/versions?sort=-version&include=assetFile,internalBetaRelease&fields[backgroundAssetUploadFiles]=fileSize,sourceFileChecksums`)
+    for (let i = 0; i < 2; i++)
+      await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(packId))
+    const newest = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssets/${packId}/versions?sort=-version&include=assetFile,internalBetaRelease&fields[backgroundAssetUploadFiles]=fileSize,sourceFileChecksums`
+    )
     expect(newest.body.data.map((v: any) => v.attributes.version)).toEqual(['3', '2', '1'])
     const included = newest.body.included
-    expect(included.find((r: any) => r.type === 'backgroundAssetUploadFiles').attributes).toEqual({ fileSize: 1000, sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } } })
-    const release = included.find((r: any) => r.type === 'backgroundAssetVersionInternalBetaReleases')
+    expect(included.find((r: any) => r.type === 'backgroundAssetUploadFiles').attributes).toEqual({
+      fileSize: 1000,
+      sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } }
+    })
+    const release = included.find(
+      (r: any) => r.type === 'backgroundAssetVersionInternalBetaReleases'
+    )
     expect(release.attributes.state).toBe('READY_FOR_TESTING')
-    const awaiting = await call(sim, 'GET', `/v1/backgroundAssets/${packId}/versions?filter[state]=AWAITING_UPLOAD`)
+    const awaiting = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssets/${packId}/versions?filter[state]=AWAITING_UPLOAD`
+    )
     expect(awaiting.body.data).toHaveLength(2)
-    const one = await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}?include=internalBetaRelease`)
-    expect(one.body.data.attributes).toMatchObject({ state: 'COMPLETE', version: '1', platforms: ['IOS'] })
-    const releaseRead = await call(sim, 'GET', `/v1/backgroundAssetVersionInternalBetaReleases/${release.id}?include=backgroundAssetVersion`)
+    const one = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssetVersions/${versionId}?include=internalBetaRelease`
+    )
+    expect(one.body.data.attributes).toMatchObject({
+      state: 'COMPLETE',
+      version: '1',
+      platforms: ['IOS']
+    })
+    const releaseRead = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssetVersionInternalBetaReleases/${release.id}?include=backgroundAssetVersion`
+    )
     expect(releaseRead.body.included[0].id).toBe(versionId)
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersionExternalBetaReleases/none`)).status).toBe(404)
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersionAppStoreReleases/none`)).status).toBe(404)
-    expect((await call(sim, 'GET', `/v1/backgroundAssets/${packId}/relationships/versions`)).body.data).toHaveLength(3)
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`)).body.data[0].id).toBe(file.id)
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}/relationships/backgroundAssetUploadFiles`)).body.data).toHaveLength(1)
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssetVersionExternalBetaReleases/none`)).status
+    ).toBe(404)
+    expect((await call(sim, 'GET', `/v1/backgroundAssetVersionAppStoreReleases/none`)).status).toBe(
+      404
+    )
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssets/${packId}/relationships/versions`)).body.data
+    ).toHaveLength(3)
+    expect(
+      (
+        await call(
+          sim,
+          'GET',
+          `/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`
+        )
+      ).body.data[0].id
+    ).toBe(file.id)
+    expect(
+      (
+        await call(
+          sim,
+          'GET',
+          `/v1/backgroundAssetVersions/${versionId}/relationships/backgroundAssetUploadFiles`
+        )
+      ).body.data
+    ).toHaveLength(1)
     expect(sim.contractViolations).toEqual([])
   })
 })
@@ -73,14 +158,44 @@ describe('auth like Apple', () => {
     ['no token', async () => null],
     ['a token of an unknown key', async (s: Simulator) => token({ ...s.key, keyId: 'UNKNOWN123' })],
     ['a wrong audience', async (s: Simulator) => token(s.key, { aud: 'someone-else' })],
-    ['a wrong issuer', async (s: Simulator) => token(s.key, { iss: '00000000-0000-0000-0000-000000000000' })],
-    ['a lifetime over 20 minutes', async (s: Simulator) => token(s.key, { iat: Math.floor(Date.now() / 1000) - 10, exp: Math.floor(Date.now() / 1000) + 1200 })],
-    ['an expired token', async (s: Simulator) => token(s.key, { iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 5 })],
-    ['a token issued in the future', async (s: Simulator) => token(s.key, { iat: Math.floor(Date.now() / 1000) + 120, exp: Math.floor(Date.now() / 1000) + 600 })],
+    [
+      'a wrong issuer',
+      async (s: Simulator) => token(s.key, { iss: '00000000-0000-0000-0000-000000000000' })
+    ],
+    [
+      'a lifetime over 20 minutes',
+      async (s: Simulator) =>
+        token(s.key, {
+          iat: Math.floor(Date.now() / 1000) - 10,
+          exp: Math.floor(Date.now() / 1000) + 1200
+        })
+    ],
+    [
+      'an expired token',
+      async (s: Simulator) =>
+        token(s.key, {
+          iat: Math.floor(Date.now() / 1000) - 900,
+          exp: Math.floor(Date.now() / 1000) - 5
+        })
+    ],
+    [
+      'a token issued in the future',
+      async (s: Simulator) =>
+        token(s.key, {
+          iat: Math.floor(Date.now() / 1000) + 120,
+          exp: Math.floor(Date.now() / 1000) + 600
+        })
+    ],
     ['a bad signature', async (s: Simulator) => (await token(s.key)).slice(0, -4) + 'AAAA']
   ])('%s → 401 NOT_AUTHORIZED with X-Rate-Limit', async (_what, make) => {
     sim = await startSimulator()
-    const answer = await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`, undefined, await make(sim))
+    const answer = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets`,
+      undefined,
+      await make(sim)
+    )
     expect(answer.status).toBe(401)
     expect(answer.body.errors[0]).toMatchObject({ status: '401', code: 'NOT_AUTHORIZED' })
     expect(answer.headers.get('x-rate-limit')).toMatch(/^user-hour-lim:3500;user-hour-rem:\d+;$/)
@@ -90,8 +205,28 @@ describe('auth like Apple', () => {
   test('individual keys need sub "user" and no iss', async () => {
     sim = await startSimulator()
     const individual = sim.addKey('individual')
-    expect((await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`, undefined, await token(individual))).status).toBe(200)
-    expect((await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`, undefined, await token(individual, { iss: 'x' }))).status).toBe(401)
+    expect(
+      (
+        await call(
+          sim,
+          'GET',
+          `/v1/apps/${sim.appId}/backgroundAssets`,
+          undefined,
+          await token(individual)
+        )
+      ).status
+    ).toBe(200)
+    expect(
+      (
+        await call(
+          sim,
+          'GET',
+          `/v1/apps/${sim.appId}/backgroundAssets`,
+          undefined,
+          await token(individual, { iss: 'x' })
+        )
+      ).status
+    ).toBe(401)
   })
 
   test('a clock offset makes a locally valid token expired', async () => {
@@ -103,19 +238,42 @@ describe('auth like Apple', () => {
 describe('errors as Apple sends them', () => {
   test('404, 409 identifier, 409 duplicate, 409 wrong type, 409 unknown member, 422 malformed JSON, 400 parameter', async () => {
     sim = await startSimulator()
-    expect((await call(sim, 'GET', '/v1/apps/42/backgroundAssets')).body.errors[0]).toMatchObject({ status: '404', code: 'NOT_FOUND', source: { parameter: 'id' } })
+    expect((await call(sim, 'GET', '/v1/apps/42/backgroundAssets')).body.errors[0]).toMatchObject({
+      status: '404',
+      code: 'NOT_FOUND',
+      source: { parameter: 'id' }
+    })
     for (const bad of ['forest.level', 'forest_level', '-forest', 'forest-']) {
       const answer = await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, bad))
-      expect(answer.body.errors[0]).toMatchObject({ status: '409', code: 'ENTITY_ERROR.ATTRIBUTE.INVALID', source: { pointer: '/data/attributes/assetPackIdentifier' } })
+      expect(answer.body.errors[0]).toMatchObject({
+        status: '409',
+        code: 'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        source: { pointer: '/data/attributes/assetPackIdentifier' }
+      })
     }
     await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'forest'))
-    expect((await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'forest'))).status).toBe(409)
-    const wrongType = await call(sim, 'POST', '/v1/backgroundAssets', { data: { ...createPackBody(sim.appId, 'x').data, type: 'apps' } })
-    expect(wrongType.body.errors[0]).toMatchObject({ status: '409', code: 'ENTITY_ERROR.ATTRIBUTE.TYPE' })
-    const unknown = await call(sim, 'POST', '/v1/backgroundAssetVersions', { data: { ...createVersionBody('x').data, attributes: { version: '7' } } })
-    expect(unknown.body.errors[0]).toMatchObject({ status: '409', code: 'ENTITY_ERROR.ATTRIBUTE.UNKNOWN', source: { pointer: '/data/attributes' } })
+    expect(
+      (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'forest'))).status
+    ).toBe(409)
+    const wrongType = await call(sim, 'POST', '/v1/backgroundAssets', {
+      data: { ...createPackBody(sim.appId, 'x').data, type: 'apps' }
+    })
+    expect(wrongType.body.errors[0]).toMatchObject({
+      status: '409',
+      code: 'ENTITY_ERROR.ATTRIBUTE.TYPE'
+    })
+    const unknown = await call(sim, 'POST', '/v1/backgroundAssetVersions', {
+      data: { ...createVersionBody('x').data, attributes: { version: '7' } }
+    })
+    expect(unknown.body.errors[0]).toMatchObject({
+      status: '409',
+      code: 'ENTITY_ERROR.ATTRIBUTE.UNKNOWN',
+      source: { pointer: '/data/attributes' }
+    })
     expect((await call(sim, 'POST', '/v1/backgroundAssets', '{"data": ')).status).toBe(422)
-    expect((await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?limit=500`)).status).toBe(400)
+    expect(
+      (await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?limit=500`)).status
+    ).toBe(400)
     // The deliberate bad requests are what the contract check records; every response was valid.
     expect(sim.contractViolations.every((v) => v.startsWith('request '))).toBe(true)
     expect(sim.contractViolations).toHaveLength(4)
@@ -126,7 +284,13 @@ describe('errors as Apple sends them', () => {
     const bearer = await token(sim.key)
     const seen: string[] = []
     for (let i = 0; i < 4; i++) {
-      const answer = await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`, undefined, bearer)
+      const answer = await call(
+        sim,
+        'GET',
+        `/v1/apps/${sim.appId}/backgroundAssets`,
+        undefined,
+        bearer
+      )
       seen.push(`${answer.status} ${answer.headers.get('x-rate-limit')}`)
     }
     expect(seen).toEqual([
@@ -140,7 +304,9 @@ describe('errors as Apple sends them', () => {
 
 describe('reservations, storage and commit', () => {
   test('operations: PUT, signed URL, offset/length/partNumber/expiration, a required header; uneven and shuffled', async () => {
-    sim = await startSimulator({ upload: { partSize: 100, unevenParts: true, shuffleOperations: true } })
+    sim = await startSimulator({
+      upload: { partSize: 100, unevenParts: true, shuffleOperations: true }
+    })
     const { file } = await reserveUpload(sim, 1000)
     const ops = file.attributes.uploadOperations
     expect(ops.length).toBeGreaterThan(5)
@@ -149,7 +315,12 @@ describe('reservations, storage and commit', () => {
     expect(offsets).not.toEqual([...offsets].sort((a, b) => a - b))
     expect(ops.reduce((n: number, o: any) => n + o.length, 0)).toBe(1000)
     for (const op of ops) {
-      expect(op).toMatchObject({ method: 'PUT', url: expect.stringContaining('signature='), expiration: expect.any(String), partNumber: expect.any(Number) })
+      expect(op).toMatchObject({
+        method: 'PUT',
+        url: expect.stringContaining('signature='),
+        expiration: expect.any(String),
+        partNumber: expect.any(Number)
+      })
       expect(op.requestHeaders.map((h: any) => h.name)).toContain('x-upload-part-token')
     }
     expect(file.attributes.sourceFileChecksums).toEqual({ file: { algorithm: 'MD5' } })
@@ -161,7 +332,8 @@ describe('reservations, storage and commit', () => {
     const op = file.attributes.uploadOperations[0]
     const headers = Object.fromEntries(op.requestHeaders.map((h: any) => [h.name, h.value]))
     const body = archive(100)
-    const put = (url: string, h: Record<string, string>, method = 'PUT', b: Buffer = body) => fetch(url, { method, headers: h, body: b }).then((r) => r.status)
+    const put = (url: string, h: Record<string, string>, method = 'PUT', b: Buffer = body) =>
+      fetch(url, { method, headers: h, body: b }).then((r) => r.status)
     expect(await put(op.url, headers, 'POST')).toBe(405)
     expect(await put(op.url.replace(/signature=\w/, 'signature=0'), headers)).toBe(403)
     expect(await put(op.url.replace(/expires=\d+/, 'expires=1'), headers)).toBe(403)
@@ -171,7 +343,16 @@ describe('reservations, storage and commit', () => {
     expect(sim.securityViolations).toHaveLength(1)
     expect(await put(op.url, headers)).toBe(200)
     expect(await put(op.url, headers)).toBe(200) // again, before commit
-    expect((await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true }))).status).toBe(200)
+    expect(
+      (
+        await call(
+          sim,
+          'PATCH',
+          `/v1/backgroundAssetUploadFiles/${file.id}`,
+          commitBody(file.id, { uploaded: true })
+        )
+      ).status
+    ).toBe(200)
     expect(await put(op.url, headers)).toBe(409) // after commit
   })
 
@@ -182,21 +363,57 @@ describe('reservations, storage and commit', () => {
   })
 
   test('commit refuses missing parts and every wrong checksum form, and accepts the right ones', async () => {
-    sim = await startSimulator({ upload: { partSize: 100 }, checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true } })
+    sim = await startSimulator({
+      upload: { partSize: 100 },
+      checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true }
+    })
     const content = archive(250)
     const { file } = await reserveUpload(sim, content.length)
-    expect(file.attributes.sourceFileChecksums).toEqual({ file: { algorithm: 'SHA_256' }, composite: { algorithm: 'MD5' } })
-    const commit = (attributes: Record<string, unknown>) => call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true, ...attributes }))
-    expect((await commit({ sourceFileChecksum: md5(content) })).body.errors[0].detail).toMatch(/part\(s\) 1, 2, 3/)
+    expect(file.attributes.sourceFileChecksums).toEqual({
+      file: { algorithm: 'SHA_256' },
+      composite: { algorithm: 'MD5' }
+    })
+    const commit = (attributes: Record<string, unknown>) =>
+      call(
+        sim,
+        'PATCH',
+        `/v1/backgroundAssetUploadFiles/${file.id}`,
+        commitBody(file.id, { uploaded: true, ...attributes })
+      )
+    expect((await commit({ sourceFileChecksum: md5(content) })).body.errors[0].detail).toMatch(
+      /part\(s\) 1, 2, 3/
+    )
     await putParts(file, content)
     expect((await commit({})).body.errors[0].code).toBe('ENTITY_ERROR.ATTRIBUTE.REQUIRED')
-    expect((await commit({ sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } } })).body.errors[0].source.pointer).toBe('/data/attributes/sourceFileChecksums/file/algorithm')
-    expect((await commit({ sourceFileChecksums: { file: { hash: '0'.repeat(64), algorithm: 'SHA_256' } } })).body.errors[0].source.pointer).toBe('/data/attributes/sourceFileChecksums/file/hash')
-    expect((await commit({ sourceFileChecksums: { composite: { hash: md5(content), algorithm: 'MD5' } } })).body.errors[0].source.pointer).toBe('/data/attributes/sourceFileChecksums/composite/hash')
+    expect(
+      (await commit({ sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } } }))
+        .body.errors[0].source.pointer
+    ).toBe('/data/attributes/sourceFileChecksums/file/algorithm')
+    expect(
+      (
+        await commit({
+          sourceFileChecksums: { file: { hash: '0'.repeat(64), algorithm: 'SHA_256' } }
+        })
+      ).body.errors[0].source.pointer
+    ).toBe('/data/attributes/sourceFileChecksums/file/hash')
+    expect(
+      (
+        await commit({
+          sourceFileChecksums: { composite: { hash: md5(content), algorithm: 'MD5' } }
+        })
+      ).body.errors[0].source.pointer
+    ).toBe('/data/attributes/sourceFileChecksums/composite/hash')
     expect((await commit({ sourceFileChecksum: '0'.repeat(32) })).status).toBe(409)
     const parts = [content.subarray(0, 100), content.subarray(100, 200), content.subarray(200)]
-    const composite = createHash('md5').update(Buffer.concat(parts.map((p) => createHash('md5').update(p).digest()))).digest('hex')
-    const ok = await commit({ sourceFileChecksums: { file: { hash: sha256(content), algorithm: 'SHA_256' }, composite: { hash: composite, algorithm: 'MD5' } } })
+    const composite = createHash('md5')
+      .update(Buffer.concat(parts.map((p) => createHash('md5').update(p).digest())))
+      .digest('hex')
+    const ok = await commit({
+      sourceFileChecksums: {
+        file: { hash: sha256(content), algorithm: 'SHA_256' },
+        composite: { hash: composite, algorithm: 'MD5' }
+      }
+    })
     expect(ok.status).toBe(200)
     expect(ok.body.data.attributes.assetDeliveryState.state).toBe('UPLOAD_COMPLETE')
   })
@@ -206,9 +423,25 @@ describe('reservations, storage and commit', () => {
     const content = archive(300)
     const { file } = await reserveUpload(sim, content.length)
     await putParts(file, content)
-    const object = await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true, sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } } }))
-    expect(object.body.errors[0]).toMatchObject({ status: '409', source: { pointer: '/data/attributes/sourceFileChecksums' } })
-    const legacy = await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true, sourceFileChecksum: md5(content) }))
+    const object = await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${file.id}`,
+      commitBody(file.id, {
+        uploaded: true,
+        sourceFileChecksums: { file: { hash: md5(content), algorithm: 'MD5' } }
+      })
+    )
+    expect(object.body.errors[0]).toMatchObject({
+      status: '409',
+      source: { pointer: '/data/attributes/sourceFileChecksums' }
+    })
+    const legacy = await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${file.id}`,
+      commitBody(file.id, { uploaded: true, sourceFileChecksum: md5(content) })
+    )
     expect(legacy.status).toBe(200)
   })
 })
@@ -219,17 +452,52 @@ describe('processing', () => {
     const { versionId } = await reserveUpload(sim, 10, 'forest')
     const send = async (manifest: string) => {
       const bytes = Buffer.from(manifest)
-      const file = (await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json'))).body.data
+      const file = (
+        await call(
+          sim,
+          'POST',
+          '/v1/backgroundAssetUploadFiles',
+          reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
+        )
+      ).body.data
       await putParts(file, bytes)
-      await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true }))
+      await call(
+        sim,
+        'PATCH',
+        `/v1/backgroundAssetUploadFiles/${file.id}`,
+        commitBody(file.id, { uploaded: true })
+      )
       await wait(80)
-      return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${file.id}`)).body.data.attributes.assetDeliveryState
+      return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${file.id}`)).body.data
+        .attributes.assetDeliveryState
     }
-    expect(await send(JSON.stringify({ assetPackID: 'forest', downloadPolicy: { onDemand: {} }, fileSelectors: [{ file: 'a' }], platforms: ['iOS', 'visionOS'] }))).toEqual({ state: 'COMPLETE' })
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data.attributes.platforms).toEqual(['IOS', 'VISION_OS'])
-    const failed = await send(JSON.stringify({ assetPackID: 'desert', downloadPolicy: { onDemand: null }, platforms: ['iPadOS'] }))
+    expect(
+      await send(
+        JSON.stringify({
+          assetPackID: 'forest',
+          downloadPolicy: { onDemand: {} },
+          fileSelectors: [{ file: 'a' }],
+          platforms: ['iOS', 'visionOS']
+        })
+      )
+    ).toEqual({ state: 'COMPLETE' })
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data.attributes
+        .platforms
+    ).toEqual(['IOS', 'VISION_OS'])
+    const failed = await send(
+      JSON.stringify({
+        assetPackID: 'desert',
+        downloadPolicy: { onDemand: null },
+        platforms: ['iPadOS']
+      })
+    )
     expect(failed.state).toBe('FAILED')
-    expect(failed.errors.map((e: any) => e.code)).toEqual(['MANIFEST_ASSET_PACK_ID_MISMATCH', 'ITMS-91140', 'MANIFEST_INVALID_PLATFORMS'])
+    expect(failed.errors.map((e: any) => e.code)).toEqual([
+      'MANIFEST_ASSET_PACK_ID_MISMATCH',
+      'ITMS-91140',
+      'MANIFEST_INVALID_PLATFORMS'
+    ])
     expect((await send('{not json')).errors[0].code).toBe('MANIFEST_INVALID_JSON')
   })
 
@@ -237,35 +505,76 @@ describe('processing', () => {
     sim = await startSimulator({ processing: { assetMs: 150 } })
     const first = await reserveUpload(sim, 100)
     await putParts(first.file, archive(100))
-    await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${first.file.id}`, commitBody(first.file.id, { uploaded: true }))
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersions/${first.versionId}`)).body.data.attributes.state).toBe('PROCESSING')
+    await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${first.file.id}`,
+      commitBody(first.file.id, { uploaded: true })
+    )
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssetVersions/${first.versionId}`)).body.data
+        .attributes.state
+    ).toBe('PROCESSING')
     await wait(250)
-    const version2 = (await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(first.packId))).body.data
-    const file2 = (await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version2.id, 100))).body.data
+    const version2 = (
+      await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(first.packId))
+    ).body.data
+    const file2 = (
+      await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version2.id, 100))
+    ).body.data
     await putParts(file2, archive(100))
-    await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file2.id}`, commitBody(file2.id, { uploaded: true }))
+    await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${file2.id}`,
+      commitBody(file2.id, { uploaded: true })
+    )
     await wait(250)
-    const versions = await call(sim, 'GET', `/v1/backgroundAssets/${first.packId}/versions?sort=version&include=internalBetaRelease`)
+    const versions = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssets/${first.packId}/versions?sort=version&include=internalBetaRelease`
+    )
     expect(versions.body.data.map((v: any) => v.attributes.state)).toEqual(['COMPLETE', 'COMPLETE'])
-    expect(versions.body.included.map((r: any) => r.attributes.state).sort()).toEqual(['READY_FOR_TESTING', 'SUPERSEDED'])
-    expect((await call(sim, 'GET', `/v1/backgroundAssets/${first.packId}`)).body.data.relationships.internalBetaVersion.data.id).toBe(version2.id)
+    expect(versions.body.included.map((r: any) => r.attributes.state).sort()).toEqual([
+      'READY_FOR_TESTING',
+      'SUPERSEDED'
+    ])
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssets/${first.packId}`)).body.data.relationships
+        .internalBetaVersion.data.id
+    ).toBe(version2.id)
   })
 
   test('a file that is not an Apple Archive ends FAILED with stateDetails; neverFinish stays PROCESSING', async () => {
     sim = await startSimulator({ processing: { assetMs: 10 } })
     const { file, versionId } = await reserveUpload(sim, 100)
     await putParts(file, Buffer.alloc(100, 1))
-    await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${file.id}`, commitBody(file.id, { uploaded: true }))
+    await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${file.id}`,
+      commitBody(file.id, { uploaded: true })
+    )
     await wait(80)
-    const version = (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data.attributes
+    const version = (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data
+      .attributes
     expect(version.state).toBe('FAILED')
     expect(version.stateDetails.errors[0].code).toBe('ASSET_PACK_INVALID_ARCHIVE')
     await sim.close()
     sim = await startSimulator({ processing: { neverFinish: true } })
     const stuck = await reserveUpload(sim, 100)
     await putParts(stuck.file, archive(100))
-    await call(sim, 'PATCH', `/v1/backgroundAssetUploadFiles/${stuck.file.id}`, commitBody(stuck.file.id, { uploaded: true }))
+    await call(
+      sim,
+      'PATCH',
+      `/v1/backgroundAssetUploadFiles/${stuck.file.id}`,
+      commitBody(stuck.file.id, { uploaded: true })
+    )
     await wait(100)
-    expect((await call(sim, 'GET', `/v1/backgroundAssetVersions/${stuck.versionId}`)).body.data.attributes.state).toBe('PROCESSING')
+    expect(
+      (await call(sim, 'GET', `/v1/backgroundAssetVersions/${stuck.versionId}`)).body.data
+        .attributes.state
+    ).toBe('PROCESSING')
   })
 })

@@ -2,7 +2,13 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { startSimulator, type Simulator } from '../../simulator/index.js'
-import { call, createPackBody, createVersionBody, putParts, reserveUpload } from '../helpers/simulator.js'
+import {
+  call,
+  createPackBody,
+  createVersionBody,
+  putParts,
+  reserveUpload
+} from '../helpers/simulator.js'
 
 let sim: Simulator
 afterEach(async () => {
@@ -16,7 +22,17 @@ async function tryPuts(file: any, content: Buffer): Promise<string[]> {
   for (const op of file.attributes.uploadOperations) {
     const headers = Object.fromEntries(op.requestHeaders.map((h: any) => [h.name, h.value]))
     try {
-      results.push(String((await fetch(op.url, { method: 'PUT', headers, body: content.subarray(op.offset, op.offset + op.length) })).status))
+      results.push(
+        String(
+          (
+            await fetch(op.url, {
+              method: 'PUT',
+              headers,
+              body: content.subarray(op.offset, op.offset + op.length)
+            })
+          ).status
+        )
+      )
     } catch {
       results.push('reset')
     }
@@ -27,7 +43,10 @@ async function tryPuts(file: any, content: Buffer): Promise<string[]> {
 test('storage failure rate and connection resets follow the seed', async () => {
   const outcomes: string[][] = []
   for (let i = 0; i < 2; i++) {
-    sim = await startSimulator({ upload: { partSize: 1000 }, faults: { seed: 42, storageFailureRate: 0.3, storageResetRate: 0.2 } })
+    sim = await startSimulator({
+      upload: { partSize: 1000 },
+      faults: { seed: 42, storageFailureRate: 0.3, storageResetRate: 0.2 }
+    })
     const { file } = await reserveUpload(sim, 40_000)
     outcomes.push(await tryPuts(file, archive(40_000)))
     await sim.close()
@@ -46,8 +65,12 @@ test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async ()
       dropResponse: [{ method: 'POST', path: '/v1/backgroundAssetVersions', times: 1 }]
     }
   })
-  expect((await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))).status).toBe(429)
-  expect((await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))).status).toBe(429)
+  expect(
+    (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))).status
+  ).toBe(429)
+  expect(
+    (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))).status
+  ).toBe(429)
   sim.options.faults.rateLimitBurst = { probability: 0, length: 0 }
   const pack = await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))
   expect(pack.status).toBe(201)
@@ -55,14 +78,19 @@ test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async ()
   expect(failed.status).toBe(503)
   expect(failed.body.errors[0].code).toBe('UNEXPECTED_ERROR')
   expect((await call(sim, 'GET', `/v1/backgroundAssets/${pack.body.data.id}`)).status).toBe(200)
-  await expect(call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(pack.body.data.id))).rejects.toThrow()
+  await expect(
+    call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(pack.body.data.id))
+  ).rejects.toThrow()
   expect(sim.store.versions.size).toBe(1)
   expect(sim.faultsInjected).toEqual({ '429': 2, 'status 503': 1, 'dropped response': 1 })
   expect(sim.contractViolations).toEqual([])
 })
 
 test('latency and bandwidth caps slow requests down (lower bounds only)', async () => {
-  sim = await startSimulator({ upload: { partSize: 512 * 1024 }, faults: { latencyMs: 100, bandwidthPerConnection: 2 * 1024 * 1024 } })
+  sim = await startSimulator({
+    upload: { partSize: 512 * 1024 },
+    faults: { latencyMs: 100, bandwidthPerConnection: 2 * 1024 * 1024 }
+  })
   const started = Date.now()
   await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`)
   expect(Date.now() - started).toBeGreaterThanOrEqual(100)
@@ -75,26 +103,61 @@ test('latency and bandwidth caps slow requests down (lower bounds only)', async 
 
 test('pre-seeded packs and versions: one holding an archive, one AWAITING_UPLOAD', async () => {
   sim = await startSimulator({
-    packs: [{ identifier: 'forest', versions: [{ state: 'COMPLETE', archive: { fileSize: 1234, md5: 'a'.repeat(32) } }, { state: 'AWAITING_UPLOAD' }] }]
+    packs: [
+      {
+        identifier: 'forest',
+        versions: [
+          { state: 'COMPLETE', archive: { fileSize: 1234, md5: 'a'.repeat(32) } },
+          { state: 'AWAITING_UPLOAD' }
+        ]
+      }
+    ]
   })
-  const [pack] = (await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets?filter[assetPackIdentifier]=forest`)).body.data
-  const versions = await call(sim, 'GET', `/v1/backgroundAssets/${pack.id}/versions?sort=version&include=assetFile`)
+  const [pack] = (
+    await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets?filter[assetPackIdentifier]=forest`
+    )
+  ).body.data
+  const versions = await call(
+    sim,
+    'GET',
+    `/v1/backgroundAssets/${pack.id}/versions?sort=version&include=assetFile`
+  )
   expect(versions.body.data.map((v: any) => [v.attributes.version, v.attributes.state])).toEqual([
     ['1', 'COMPLETE'],
     ['2', 'AWAITING_UPLOAD']
   ])
-  expect(versions.body.included[0].attributes).toMatchObject({ fileSize: 1234, sourceFileChecksums: { file: { hash: 'a'.repeat(32), algorithm: 'MD5' } } })
+  expect(versions.body.included[0].attributes).toMatchObject({
+    fileSize: 1234,
+    sourceFileChecksums: { file: { hash: 'a'.repeat(32), algorithm: 'MD5' } }
+  })
   expect(sim.contractViolations).toEqual([])
 })
 
 test('npm run simulator prints one JSON line, serves, and stops on SIGTERM removing its key', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const line = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString())))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/cli.ts', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const line = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString()))
+  )
   expect(line.trim().split('\n')).toHaveLength(1)
   const info = JSON.parse(line)
-  expect(info).toEqual({ baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), appId: expect.stringMatching(/^\d+$/), keyId: expect.any(String), issuerId: expect.any(String), privateKeyPath: expect.stringMatching(/^\//) })
+  expect(info).toEqual({
+    baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+    appId: expect.stringMatching(/^\d+$/),
+    keyId: expect.any(String),
+    issuerId: expect.any(String),
+    privateKeyPath: expect.stringMatching(/^\//)
+  })
   expect(readFileSync(info.privateKeyPath, 'utf8')).toContain('BEGIN PRIVATE KEY')
-  expect((await fetch(`${info.baseUrl}/v1/apps/${info.appId}/backgroundAssets`)).headers.get('x-rate-limit')).toMatch(/user-hour-lim/)
+  expect(
+    (await fetch(`${info.baseUrl}/v1/apps/${info.appId}/backgroundAssets`)).headers.get(
+      'x-rate-limit'
+    )
+  ).toMatch(/user-hour-lim/)
   child.kill('SIGTERM')
   const code = await new Promise((resolve) => child.on('close', resolve))
   expect(code).toBe(0)

@@ -1,0 +1,57 @@
+// A 4 GiB archive through the action and the simulator: both keep flat memory (parts streamed
+// from disk by the action, spooled to disk by the storage, hashed as they pass).
+import { open, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startSimulator } from '../../simulator/index.js'
+import { runAction } from '../../scripts/run-action.js'
+
+const SIZE = 4 * 1024 ** 3
+const MiB = 1024 ** 2
+
+test('a 4 GiB upload verifies with flat memory on both sides', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'large-upload-'))
+  const sim = await startSimulator({ validateContract: true, upload: { partSize: 64 * MiB } })
+  try {
+    // A sparse file: an Apple Archive signature, then zeros up to 4 GiB.
+    const path = join(dir, 'huge.aar')
+    const file = await open(path, 'w')
+    await file.write(Buffer.from('AA01\x06\x00', 'latin1'), 0, 6, 0)
+    await file.truncate(SIZE)
+    await file.close()
+    const baseline = process.memoryUsage().rss
+    let peak = baseline
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50)
+    const run = await runAction(
+      {
+        'app-id': sim.appId,
+        'asset-pack-identifier': 'huge',
+        'archive-path': path,
+        'key-id': sim.key.keyId,
+        'issuer-id': sim.key.issuerId!,
+        'private-key': sim.key.privateKeyPem,
+        'create-asset-pack': 'true',
+        'poll-interval': '0.5s',
+        'api-base-url': sim.baseUrl
+      },
+      { timeoutMs: 600_000 }
+    )
+    clearInterval(sampler)
+    expect(run.exitCode).toBe(0)
+    expect(run.outputs.state).toBe('COMPLETE')
+    const [archive] = [...sim.store.uploadFiles.values()]
+    expect(archive.fileSize).toBe(SIZE)
+    expect(archive.committedChecksums?.file?.hash).toBe(run.outputs['archive-md5'])
+    // The simulator (this process) grew by less than 200 MB while receiving 4 GiB...
+    expect(peak - baseline).toBeLessThan(200 * MiB)
+    // ...and the action's peak stayed far below the archive's size.
+    expect(run.peakRssBytes).toBeLessThan(300 * MiB)
+    console.log(
+      `4 GiB: action peak RSS ${(run.peakRssBytes! / MiB).toFixed(0)} MiB, simulator growth ${((peak - baseline) / MiB).toFixed(0)} MiB, ${(run.durationMs / 1000).toFixed(1)} s`
+    )
+    expect(sim.contractViolations).toEqual([])
+  } finally {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}, 600_000)
