@@ -3,7 +3,13 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Assembly, UrlSigner } from './storage.js'
-import { conflict, invalidAttribute, invalidParameter, notFound } from './errors.js'
+import {
+  conflict,
+  invalidRelationship,
+  invalidAttribute,
+  invalidParameter,
+  notFound
+} from './errors.js'
 import type { Random } from './random.js'
 import type { Platform, SeededPack, SimulatorOptions, StateMessage } from './options.js'
 import type {
@@ -209,12 +215,7 @@ export class AscApi {
     const identifier = data.attributes!.assetPackIdentifier as string
     const appId = data.relationships!.app.data.id
     if (!this.store.apps.has(appId)) {
-      throw conflict(
-        'ENTITY_ERROR.RELATIONSHIP.INVALID',
-        'The provided entity includes a relationship with an invalid value',
-        `There is no app with id '${appId}'.`,
-        '/data/relationships/app'
-      )
+      throw invalidRelationship('/data/relationships/app', `There is no app with id '${appId}'.`)
     }
     if (!IDENTIFIER.test(identifier)) {
       throw invalidAttribute(
@@ -331,11 +332,9 @@ export class AscApi {
     const packId = data.relationships!.backgroundAsset.data.id
     const pack = this.store.packs.get(packId)
     if (!pack) {
-      throw conflict(
-        'ENTITY_ERROR.RELATIONSHIP.INVALID',
-        'The provided entity includes a relationship with an invalid value',
-        `There is no asset pack with id '${packId}'.`,
-        '/data/relationships/backgroundAsset'
+      throw invalidRelationship(
+        '/data/relationships/backgroundAsset',
+        `There is no asset pack with id '${packId}'.`
       )
     }
     if (pack.archived) {
@@ -391,11 +390,9 @@ export class AscApi {
     const versionId = data.relationships!.backgroundAssetVersion.data.id
     const version = this.store.versions.get(versionId)
     if (!version) {
-      throw conflict(
-        'ENTITY_ERROR.RELATIONSHIP.INVALID',
-        'The provided entity includes a relationship with an invalid value',
-        `There is no asset pack version with id '${versionId}'.`,
-        '/data/relationships/backgroundAssetVersion'
+      throw invalidRelationship(
+        '/data/relationships/backgroundAssetVersion',
+        `There is no asset pack version with id '${versionId}'.`
       )
     }
     if (version.state !== 'AWAITING_UPLOAD') {

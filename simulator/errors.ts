@@ -78,3 +78,11 @@ export const serverError = (status: number) =>
     'An unexpected error occurred.',
     'An unexpected error occurred on the server side. If this issue continues, contact us at https://developer.apple.com/contact/.'
   )
+
+export const invalidRelationship = (pointer: string, detail: string) =>
+  conflict(
+    'ENTITY_ERROR.RELATIONSHIP.INVALID',
+    'The provided entity includes a relationship with an invalid value',
+    detail,
+    pointer
+  )

@@ -194,3 +194,23 @@ export async function putParts(
   }
   return statuses
 }
+
+/** Bytes that start like an Apple Archive, so processing accepts them. */
+export const archiveBytes = (size: number) =>
+  Buffer.concat([Buffer.from('AA01'), Buffer.alloc(size - 4, 7)])
+
+/** PUTs a reservation's parts and commits it with `uploaded: true` (and any other attributes). */
+export async function uploadAndCommit(
+  sim: Simulator,
+  file: any,
+  content: Buffer,
+  attributes: Record<string, unknown> = {}
+): Promise<Answer> {
+  await putParts(file, content)
+  return call(
+    sim,
+    'PATCH',
+    `/v1/backgroundAssetUploadFiles/${file.id}`,
+    commitBody(file.id, { uploaded: true, ...attributes })
+  )
+}

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto'
 import { startSimulator, type Simulator } from '../../simulator/index.js'
 import {
+  archiveBytes,
+  uploadAndCommit,
   call,
   commitBody,
   createPackBody,
@@ -18,7 +20,6 @@ afterEach(async () => {
   await sim?.close()
 })
 
-const archive = (size: number) => Buffer.concat([Buffer.from('AA01'), Buffer.alloc(size - 4, 7)])
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -73,15 +74,9 @@ describe('operations and JSON:API envelopes', () => {
 
   test('versions: numbered 1, 2, 3 per pack; filter, sort, include, fields; release reads', async () => {
     sim = await startSimulator({ processing: { assetMs: 20 } })
-    const content = archive(1000)
+    const content = archiveBytes(1000)
     const { packId, versionId, file } = await reserveUpload(sim, content.length)
-    await putParts(file, content)
-    await call(
-      sim,
-      'PATCH',
-      `/v1/backgroundAssetUploadFiles/${file.id}`,
-      commitBody(file.id, { uploaded: true })
-    )
+    await uploadAndCommit(sim, file, content)
     await wait(100)
     for (let i = 0; i < 2; i++)
       await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(packId))
@@ -331,7 +326,7 @@ describe('reservations, storage and commit', () => {
     const { file } = await reserveUpload(sim, 100)
     const op = file.attributes.uploadOperations[0]
     const headers = Object.fromEntries(op.requestHeaders.map((h: any) => [h.name, h.value]))
-    const body = archive(100)
+    const body = archiveBytes(100)
     const put = (url: string, h: Record<string, string>, method = 'PUT', b: Buffer = body) =>
       fetch(url, { method, headers: h, body: b }).then((r) => r.status)
     expect(await put(op.url, headers, 'POST')).toBe(405)
@@ -359,7 +354,7 @@ describe('reservations, storage and commit', () => {
   test('expired reservations are refused by the storage', async () => {
     sim = await startSimulator({ upload: { expiresInSeconds: -60 } })
     const { file } = await reserveUpload(sim, 100)
-    expect(await putParts(file, archive(100))).toEqual([403])
+    expect(await putParts(file, archiveBytes(100))).toEqual([403])
   })
 
   test('commit refuses missing parts and every wrong checksum form, and accepts the right ones', async () => {
@@ -367,7 +362,7 @@ describe('reservations, storage and commit', () => {
       upload: { partSize: 100 },
       checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true }
     })
-    const content = archive(250)
+    const content = archiveBytes(250)
     const { file } = await reserveUpload(sim, content.length)
     expect(file.attributes.sourceFileChecksums).toEqual({
       file: { algorithm: 'SHA_256' },
@@ -420,7 +415,7 @@ describe('reservations, storage and commit', () => {
 
   test('refuseChecksumObject answers 409 on the object and accepts the deprecated string', async () => {
     sim = await startSimulator({ checksums: { refuseChecksumObject: true } })
-    const content = archive(300)
+    const content = archiveBytes(300)
     const { file } = await reserveUpload(sim, content.length)
     await putParts(file, content)
     const object = await call(
@@ -460,13 +455,7 @@ describe('processing', () => {
           reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
         )
       ).body.data
-      await putParts(file, bytes)
-      await call(
-        sim,
-        'PATCH',
-        `/v1/backgroundAssetUploadFiles/${file.id}`,
-        commitBody(file.id, { uploaded: true })
-      )
+      await uploadAndCommit(sim, file, bytes)
       await wait(80)
       return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${file.id}`)).body.data
         .attributes.assetDeliveryState
@@ -504,13 +493,7 @@ describe('processing', () => {
   test('an ASSET moves AWAITING_UPLOAD → PROCESSING → COMPLETE and supersedes the previous internal beta release', async () => {
     sim = await startSimulator({ processing: { assetMs: 150 } })
     const first = await reserveUpload(sim, 100)
-    await putParts(first.file, archive(100))
-    await call(
-      sim,
-      'PATCH',
-      `/v1/backgroundAssetUploadFiles/${first.file.id}`,
-      commitBody(first.file.id, { uploaded: true })
-    )
+    await uploadAndCommit(sim, first.file, archiveBytes(100))
     expect(
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${first.versionId}`)).body.data
         .attributes.state
@@ -522,13 +505,7 @@ describe('processing', () => {
     const file2 = (
       await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version2.id, 100))
     ).body.data
-    await putParts(file2, archive(100))
-    await call(
-      sim,
-      'PATCH',
-      `/v1/backgroundAssetUploadFiles/${file2.id}`,
-      commitBody(file2.id, { uploaded: true })
-    )
+    await uploadAndCommit(sim, file2, archiveBytes(100))
     await wait(250)
     const versions = await call(
       sim,
@@ -549,13 +526,7 @@ describe('processing', () => {
   test('a file that is not an Apple Archive ends FAILED with stateDetails; neverFinish stays PROCESSING', async () => {
     sim = await startSimulator({ processing: { assetMs: 10 } })
     const { file, versionId } = await reserveUpload(sim, 100)
-    await putParts(file, Buffer.alloc(100, 1))
-    await call(
-      sim,
-      'PATCH',
-      `/v1/backgroundAssetUploadFiles/${file.id}`,
-      commitBody(file.id, { uploaded: true })
-    )
+    await uploadAndCommit(sim, file, Buffer.alloc(100, 1))
     await wait(80)
     const version = (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data
       .attributes
@@ -564,13 +535,7 @@ describe('processing', () => {
     await sim.close()
     sim = await startSimulator({ processing: { neverFinish: true } })
     const stuck = await reserveUpload(sim, 100)
-    await putParts(stuck.file, archive(100))
-    await call(
-      sim,
-      'PATCH',
-      `/v1/backgroundAssetUploadFiles/${stuck.file.id}`,
-      commitBody(stuck.file.id, { uploaded: true })
-    )
+    await uploadAndCommit(sim, stuck.file, archiveBytes(100))
     await wait(100)
     expect(
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${stuck.versionId}`)).body.data

@@ -15,8 +15,6 @@ afterEach(async () => {
   await sim?.close()
 })
 
-const archive = (size: number) => Buffer.concat([Buffer.from('AA01'), Buffer.alloc(size - 4, 3)])
-
 async function tryPuts(file: any, content: Buffer): Promise<string[]> {
   const results: string[] = []
   for (const op of file.attributes.uploadOperations) {
@@ -48,7 +46,7 @@ test('storage failure rate and connection resets follow the seed', async () => {
       faults: { seed: 42, storageFailureRate: 0.3, storageResetRate: 0.2 }
     })
     const { file } = await reserveUpload(sim, 40_000)
-    outcomes.push(await tryPuts(file, archive(40_000)))
+    outcomes.push(await tryPuts(file, archiveBytes(40_000)))
     await sim.close()
   }
   expect(outcomes[0]).toEqual(outcomes[1])
@@ -96,7 +94,7 @@ test('latency and bandwidth caps slow requests down (lower bounds only)', async 
   expect(Date.now() - started).toBeGreaterThanOrEqual(100)
   const { file } = await reserveUpload(sim, 1024 * 1024)
   const putStart = Date.now()
-  expect(await putParts(file, archive(1024 * 1024))).toEqual([200, 200])
+  expect(await putParts(file, archiveBytes(1024 * 1024))).toEqual([200, 200])
   // 1 MiB at 2 MiB/s per connection, two sequential parts: at least 0.4 s.
   expect(Date.now() - putStart).toBeGreaterThanOrEqual(400)
 })
