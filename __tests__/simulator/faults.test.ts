@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { startSimulator, type Simulator } from '../../simulator/index.js'
 import {
+  archiveBytes,
   call,
   createPackBody,
   createVersionBody,
