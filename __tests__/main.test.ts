@@ -285,3 +285,22 @@ test('secrets: the key, JWTs and signed URLs are masked before they could print,
   expect(masked.some((l) => /::add-mask::eyJ/.test(l))).toBe(true)
   expect(await readdir(h.dir)).toEqual(before)
 })
+
+test.each(['gap', 'overlap', 'past-end'] as const)(
+  'operations with a %s are refused before any byte is sent',
+  async (defect) => {
+    h = await setUp({ upload: { partSize: 50_000, defect } })
+    const run = await runAction(inputsFor(h, { 'manifest-path': '' }))
+    expect(run.exitCode).toBe(1)
+    expect(run.stdout).toMatch(/::error::(The upload operations|Upload operation part)/)
+    expect(h.sim.requests.filter((r) => r.method === 'PUT')).toEqual([])
+  }
+)
+
+test('expired operations are refused before any byte is sent', async () => {
+  h = await setUp({ upload: { expiresInSeconds: 60 } })
+  const run = await runAction(inputsFor(h, { 'manifest-path': '' }))
+  expect(run.exitCode).toBe(1)
+  expect(run.stdout).toMatch(/expired at .*; the reservation must be renewed/)
+  expect(h.sim.requests.filter((r) => r.method === 'PUT')).toEqual([])
+})
