@@ -101417,10 +101417,6 @@ class RunReport {
         if (delivery.checksumForm !== 'sourceFileChecksums')
             this.warnings.push('The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.');
     }
-    warn(message) {
-        this.warnings.push(message);
-        warning(message);
-    }
     fail(error) {
         this.failure = error instanceof Error ? error : new Error(String(error));
         core_debug(`${error?.stack ?? String(error)}`);
@@ -106504,7 +106500,10 @@ async function writeSummary(report) {
                     ? 'no'
                     : '—'
         ],
-        ['Retries', String(report.retries)],
+        [
+            'Retries',
+            `${report.retries} (${report.apiRequests} API requests, ${report.tokensIssued} token(s) signed)`
+        ],
         ['Total time', seconds(Date.now() - report.startedAt)]
     ];
     const summary = summary_summary.addHeading(summary_escape(statusLine(report)), 3);

@@ -113,11 +113,6 @@ export class RunReport {
       )
   }
 
-  warn(message: string): void {
-    this.warnings.push(message)
-    core.warning(message)
-  }
-
   fail(error: unknown): void {
     this.failure = error instanceof Error ? error : new Error(String(error))
     core.debug(`${(error as Error)?.stack ?? String(error)}`)

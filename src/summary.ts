@@ -60,7 +60,10 @@ export async function writeSummary(report: RunReport): Promise<void> {
           ? 'no'
           : '—'
     ],
-    ['Retries', String(report.retries)],
+    [
+      'Retries',
+      `${report.retries} (${report.apiRequests} API requests, ${report.tokensIssued} token(s) signed)`
+    ],
     ['Total time', seconds(Date.now() - report.startedAt)]
   ]
   const summary = core.summary.addHeading(escape(statusLine(report)), 3)
