@@ -99289,8 +99289,6 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/archive.ts
@@ -99298,10 +99296,9 @@ var promises_ = __nccwpck_require__(1455);
 // no file is read whole.
 
 
-
 const PBZ_ALGORITHMS = new Set(['e', 'z', 'x', '4', 'b', 'm', '-', 'f']);
 const PBZ_BLOCK_HEADER = 16;
-const HASH_READ_SIZE = 1024 * 1024;
+const HASH_READ_SIZE = 256 * 1024;
 /**
  * Checks the first bytes (and, for a compressed `pbz?` stream, that its block chain adds up to the
  * file size, which catches truncated archives) and returns what the file is, or a sentence that
@@ -99367,14 +99364,15 @@ async function hashFile(path, options = {}) {
     let partIndex = 0;
     let partHash = parts ? (0,external_node_crypto_.createHash)('md5') : undefined;
     let position = 0;
-    for await (const chunk of (0,external_node_fs_namespaceObject.createReadStream)(path, {
-        highWaterMark: HASH_READ_SIZE
-    })) {
-        md5.update(chunk);
-        sha256?.update(chunk);
-        if (parts && partHash) {
-            let at = 0;
-            while (at < chunk.length && partIndex < parts.length) {
+    // One buffer, read into again and again: no garbage however large the file.
+    const buffer = Buffer.allocUnsafe(HASH_READ_SIZE);
+    const file = await (0,promises_.open)(path, 'r');
+    try {
+        for (let read = await file.read(buffer, 0, HASH_READ_SIZE, 0); read.bytesRead; read = await file.read(buffer, 0, HASH_READ_SIZE, position)) {
+            const chunk = buffer.subarray(0, read.bytesRead);
+            md5.update(chunk);
+            sha256?.update(chunk);
+            for (let at = 0; parts && partHash && at < chunk.length && partIndex < parts.length;) {
                 const part = parts[partIndex];
                 const take = Math.min(chunk.length - at, part.offset + part.length - (position + at));
                 partHash.update(chunk.subarray(at, at + take));
@@ -99385,9 +99383,11 @@ async function hashFile(path, options = {}) {
                     partIndex++;
                 }
             }
+            position += read.bytesRead;
         }
-        position += chunk.length;
-        options.onBytes?.(chunk.length);
+    }
+    finally {
+        await file.close();
     }
     const digests = { md5: md5.digest('hex') };
     if (sha256)
@@ -100771,8 +100771,8 @@ async function waitForVersion(client, id, options, onState) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/manifest.ts
@@ -101049,9 +101049,8 @@ async function getInputs() {
 
 
 
-
 /** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
-const READ_CHUNK = 256 * 1024;
+const READ_CHUNK = 32 * 1024;
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
 class UploadPlanError extends Error {
@@ -101107,31 +101106,41 @@ function planParts(file, fileSize, now = Date.now()) {
         throw new UploadPlanError('Two upload operations share a part number.');
     return parts;
 }
-/** Logs percent, MiB/s and ETA at most every PROGRESS_INTERVAL_MS. */
+/**
+ * Logs percent, MiB/s and ETA every PROGRESS_INTERVAL_MS while an upload runs. It samples the
+ * read streams' byte counts rather than touching every chunk, so it costs nothing per byte.
+ */
 class Progress {
     label;
     total;
-    sent = 0;
-    lastLog = Date.now();
+    finished = 0;
+    active = new Set();
     started = Date.now();
+    timer;
     constructor(label, total) {
         this.label = label;
         this.total = total;
+        this.timer = setInterval(() => this.log(), PROGRESS_INTERVAL_MS).unref();
     }
-    add(bytes) {
-        this.sent += bytes;
-        const now = Date.now();
-        if (now - this.lastLog < PROGRESS_INTERVAL_MS || this.sent >= this.total)
-            return;
-        this.lastLog = now;
-        const seconds = (now - this.started) / 1000;
-        const rate = this.sent / seconds;
-        const eta = rate > 0 ? (this.total - this.sent) / rate : Infinity;
-        info(`${this.label}: ${mib(this.sent)} of ${mib(this.total)} (${Math.floor((this.sent / this.total) * 100)}%), ${mib(rate)}/s, about ${Math.ceil(eta)} s left`);
+    track(stream) {
+        this.active.add(stream);
     }
-    /** Bytes of an attempt that failed are sent again. */
-    undo(bytes) {
-        this.sent -= bytes;
+    /** A part's stream is done: its bytes count once the part succeeded, not when it failed. */
+    untrack(stream, succeeded) {
+        this.active.delete(stream);
+        if (succeeded)
+            this.finished += stream.bytesRead;
+    }
+    stop() {
+        clearInterval(this.timer);
+    }
+    log() {
+        let sent = this.finished;
+        for (const stream of this.active)
+            sent += stream.bytesRead;
+        const rate = sent / ((Date.now() - this.started) / 1000);
+        const eta = rate > 0 ? Math.ceil((this.total - sent) / rate) : '?';
+        info(`${this.label}: ${mib(sent)} of ${mib(this.total)} (${Math.floor((sent / this.total) * 100)}%), ${mib(rate)}/s, about ${eta} s left`);
     }
 }
 function mib(bytes) {
@@ -101187,22 +101196,16 @@ class PartUploader {
     }
     async uploadPart(path, part, progress, signal) {
         for (let attempt = 1;; attempt++) {
-            let sent = 0;
             let failure;
+            // The file stream itself is the body: no per-chunk JavaScript between disk and socket.
+            const body = (0,external_node_fs_namespaceObject.createReadStream)(path, {
+                start: part.offset,
+                end: part.offset + part.length - 1,
+                highWaterMark: READ_CHUNK
+            });
+            progress.track(body);
+            let succeeded = false;
             try {
-                // Counted as undici pulls the bytes (a 'data' listener would start the flow before undici reads).
-                const counter = new external_node_stream_.Transform({
-                    transform(chunk, _encoding, done) {
-                        sent += chunk.length;
-                        progress.add(chunk.length);
-                        done(null, chunk);
-                    }
-                });
-                const body = (0,external_node_stream_.pipeline)((0,external_node_fs_namespaceObject.createReadStream)(path, {
-                    start: part.offset,
-                    end: part.offset + part.length - 1,
-                    highWaterMark: READ_CHUNK
-                }), counter, () => undefined);
                 const response = await (0,node_modules_undici/* request */.Em)(part.url, {
                     method: part.method,
                     dispatcher: this.dispatcher,
@@ -101212,8 +101215,10 @@ class PartUploader {
                     signal
                 });
                 const text = await response.body.text();
-                if (response.statusCode >= 200 && response.statusCode < 300)
+                if (response.statusCode >= 200 && response.statusCode < 300) {
+                    succeeded = true;
                     return;
+                }
                 failure = `${response.statusCode} ${text.slice(0, 200).trim()}`;
                 if (!isRetryableStatus(response.statusCode))
                     throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`);
@@ -101225,7 +101230,10 @@ class PartUploader {
                     throw error;
                 failure = describeCause(error);
             }
-            progress.undo(sent);
+            finally {
+                progress.untrack(body, succeeded);
+                body.destroy();
+            }
             if (attempt >= PART_RETRY.attempts)
                 throw new Error(`Part ${part.partNumber} failed ${attempt} times; last: ${failure}`);
             this.retries++;
@@ -101319,7 +101327,7 @@ async function deliverFile(client, uploader, versionId, file, known) {
     // Hash in a second sequential read while the parts go out, unless what is needed is known.
     const reusable = known && (!needSha256 || known.sha256) && (!announced?.composite || known.composite);
     const [stats, digests] = await Promise.all([
-        uploader.uploadAll(file.path, parts, progress),
+        uploader.uploadAll(file.path, parts, progress).finally(() => progress.stop()),
         reusable
             ? Promise.resolve(known)
             : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })
@@ -106693,7 +106701,8 @@ async function run() {
         report.tokensIssued = tokens?.issued ?? 0;
         await Promise.allSettled([uploader?.close(), client?.close()]);
         report.publish();
-        core_debug(`peak RSS ${process.resourceUsage().maxRSS * 1024} bytes`);
+        const usage = process.resourceUsage();
+        core_debug(`peak RSS ${usage.maxRSS * 1024} bytes, CPU ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)} ms`);
         await writeSummary(report).catch((e) => warning(`Could not write the job summary: ${String(e)}`));
     }
 }

@@ -36,7 +36,12 @@ export function parseOutputFile(text: string): Record<string, string> {
 
 export async function runAction(
   inputs: Record<string, string>,
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}
+  options: {
+    env?: Record<string, string>
+    cwd?: string
+    timeoutMs?: number
+    nodeArgs?: string[]
+  } = {}
 ): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'action-run-'))
   const outputFile = join(dir, 'output')
@@ -53,7 +58,7 @@ export async function runAction(
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
   const started = Date.now()
-  const child = spawn(process.execPath, [DIST], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
     cwd: options.cwd ?? dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -38,7 +38,7 @@ export interface LoggedRequest {
   /** The spec operation, for API calls. */
   operationId?: string
   authorization: boolean
-  /** Milliseconds since the simulator started. */
+  /** When it arrived (epoch milliseconds, the machine's clock). */
   at: number
 }
 
@@ -88,7 +88,6 @@ function matches(m: RequestMatcher, method: string, path: string, template?: str
 
 export async function startSimulator(overrides: SimulatorOverrides = {}): Promise<Simulator> {
   const options = resolveOptions(overrides)
-  const started = Date.now()
   const now = () => Date.now() + options.clockOffsetMs
   const random = new Random(options.faults.seed)
   const contract = ContractValidator.load()
@@ -324,7 +323,12 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     }
     file.assembly.record(part)
     log.status = 200
-    res.writeHead(200, { ETag: `"${part.md5.toString('hex')}"`, 'Content-Length': 0 }).end()
+    res
+      .writeHead(200, {
+        ETag: `"${part.identity.toString('hex').slice(0, 32)}"`,
+        'Content-Length': 0
+      })
+      .end()
   }
 
   const sockets = new Set<Socket>()
@@ -336,7 +340,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       query: url.search,
       status: 0,
       authorization: req.headers.authorization !== undefined,
-      at: Date.now() - started
+      at: Date.now()
     }
     requests.push(log)
     const handle = url.pathname.startsWith('/storage/') ? handleStorage : handleApi

@@ -1,24 +1,32 @@
-// The upload storage behind the signed URLs of upload operations. Parts are spooled to disk as
-// they arrive (never held in memory) and hashed on the way; a background pass folds the parts, in
-// offset order, into the whole-file MD5 / SHA-256 as soon as they are contiguous, so a commit
-// only waits for the last part's bytes.
+// The upload storage behind the signed URLs of upload operations. A part is held in memory while
+// a bounded window allows (spilled to a spool file beyond it), folded into the whole-file
+// digests as soon as the parts before it are in, and then released: memory stays flat whatever
+// the file size, and a commit only waits for the last part's bytes.
 import { createHash, createHmac, timingSafeEqual, type Hash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, type TransformCallback } from 'node:stream'
+import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChecksumAlgorithm } from './options.js'
+
+/** Bytes of received-but-not-yet-folded parts kept in memory per upload; the rest go to disk. */
+const MEMORY_WINDOW = 96 * 1024 * 1024
 
 export interface ReceivedPart {
   partNumber: number
   offset: number
   length: number
-  md5: Buffer
+  /** SHA-256 of the part: tells a resent copy from different bytes (hardware-fast). */
+  identity: Buffer
+  /** MD5 of the part, when the upload takes a composite checksum. */
+  md5?: Buffer
   /** The part's first bytes (the file's signature, for the part at offset 0). */
   head: Buffer
-  file: string
+  /** Where the bytes wait to be folded: in memory, or in a spool file. Dropped once folded. */
+  chunks?: Buffer[]
+  file?: string
   /** How many times the part was received in full. */
   receipts: number
 }
@@ -34,18 +42,25 @@ export class Assembly {
   readonly parts = new Map<number, ReceivedPart>()
   private readonly slots: PartSlot[]
   private cursor = 0
-  private foldedMd5 = new Map<number, Buffer>()
-  private fileHashes: Hash[]
+  private readonly folded = new Map<number, Buffer>()
+  private readonly fileHashes: Hash[]
   private folding: Promise<void> = Promise.resolve()
+  private inMemory = 0
+  /** Parts sent again with other bytes after they were folded (the digests no longer hold). */
+  readonly changedAfterFold = new Set<number>()
   committed = false
 
   constructor(
     readonly dir: string,
     slots: PartSlot[],
-    private readonly algorithms: ChecksumAlgorithm[]
+    private readonly algorithms: ChecksumAlgorithm[],
+    /** Per-part MD5s, for a composite checksum. */
+    readonly partMd5: boolean,
+    /** Keep the bytes after folding (small files the simulator reads: manifests). */
+    private readonly keepBytes: boolean
   ) {
     this.slots = [...slots].sort((a, b) => a.offset - b.offset)
-    this.fileHashes = this.newHashes()
+    this.fileHashes = algorithms.map((a) => createHash(a === 'MD5' ? 'md5' : 'sha256'))
   }
 
   get receivedBytes(): number {
@@ -63,67 +78,83 @@ export class Assembly {
     return this.slots.filter((s) => !this.parts.has(s.partNumber)).map((s) => s.partNumber)
   }
 
+  /** Memory for a part's bytes, if the window has room; otherwise the part goes to disk. */
+  claimMemory(bytes: number): boolean {
+    if (this.inMemory + bytes > MEMORY_WINDOW) return false
+    this.inMemory += bytes
+    return true
+  }
+
+  releaseMemory(bytes: number): void {
+    this.inMemory -= bytes
+  }
+
   record(part: ReceivedPart): void {
     const previous = this.parts.get(part.partNumber)
     part.receipts = (previous?.receipts ?? 0) + 1
+    const folded = this.folded.get(part.partNumber)
+    if (folded) {
+      // Already in the digests: the same bytes again change nothing; other bytes do.
+      if (!folded.equals(part.identity)) this.changedAfterFold.add(part.partNumber)
+      this.drop(part)
+      this.parts.set(part.partNumber, { ...part, chunks: undefined, file: undefined })
+      return
+    }
+    if (previous) this.drop(previous)
     this.parts.set(part.partNumber, part)
-    // A fold that fails (the spool was discarded) leaves parts unfolded; digests() then starts over.
-    this.folding = this.folding.then(() => this.fold()).catch(() => undefined)
+    this.folding = this.folding.then(() => this.fold())
   }
 
   /** Whole-file digests (hex) and the composite MD5, once every part is in. */
   async digests(): Promise<{
     file: Partial<Record<ChecksumAlgorithm, string>>
-    composite: string
+    composite?: string
     size: number
   }> {
     await this.folding
-    const stale =
-      this.cursor < this.slots.length ||
-      this.slots.some(
-        (s) => !this.foldedMd5.get(s.partNumber)?.equals(this.parts.get(s.partNumber)!.md5)
-      )
-    if (stale) {
-      // A part was sent again with other bytes after it had been folded in: start over.
-      this.cursor = 0
-      this.foldedMd5 = new Map()
-      this.fileHashes = this.newHashes()
-      await this.fold()
-    }
     const file: Partial<Record<ChecksumAlgorithm, string>> = {}
     this.algorithms.forEach((a, i) => (file[a] = this.fileHashes[i].copy().digest('hex')))
-    const composite = createHash('md5')
-    for (const slot of [...this.slots].sort((a, b) => a.partNumber - b.partNumber))
-      composite.update(this.parts.get(slot.partNumber)!.md5)
-    return { file, composite: composite.digest('hex'), size: this.receivedBytes }
+    let composite: string | undefined
+    if (this.partMd5) {
+      const hash = createHash('md5')
+      for (const slot of [...this.slots].sort((a, b) => a.partNumber - b.partNumber))
+        hash.update(this.parts.get(slot.partNumber)!.md5!)
+      composite = hash.digest('hex')
+    }
+    return { file, composite, size: this.receivedBytes }
   }
 
-  async readAll(): Promise<Buffer> {
-    const chunks: Buffer[] = []
-    for (const slot of this.slots) {
-      for await (const chunk of createReadStream(this.parts.get(slot.partNumber)!.file))
-        chunks.push(chunk as Buffer)
-    }
-    return Buffer.concat(chunks)
+  /** The whole file (only for small files kept with keepBytes). */
+  readAll(): Buffer {
+    return Buffer.concat(this.slots.flatMap((s) => this.parts.get(s.partNumber)?.chunks ?? []))
   }
 
   async discard(): Promise<void> {
     await this.folding.catch(() => undefined)
+    for (const part of this.parts.values()) this.drop(part)
     await rm(this.dir, { recursive: true, force: true })
   }
 
-  private newHashes(): Hash[] {
-    return this.algorithms.map((a) => createHash(a === 'MD5' ? 'md5' : 'sha256'))
+  private drop(part: ReceivedPart): void {
+    if (part.chunks) this.releaseMemory(part.length)
+    part.chunks = undefined
+    if (part.file) void rm(part.file, { force: true })
+    part.file = undefined
   }
 
   private async fold(): Promise<void> {
     while (this.cursor < this.slots.length) {
-      const slot = this.slots[this.cursor]
-      const part = this.parts.get(slot.partNumber)
+      const part = this.parts.get(this.slots[this.cursor].partNumber)
       if (!part) return
-      for await (const chunk of createReadStream(part.file))
-        for (const h of this.fileHashes) h.update(chunk as Buffer)
-      this.foldedMd5.set(slot.partNumber, part.md5)
+      const chunks: AsyncIterable<Buffer> | Buffer[] =
+        part.chunks ?? (createReadStream(part.file!) as AsyncIterable<Buffer>)
+      for await (const chunk of chunks) {
+        for (const h of this.fileHashes) h.update(chunk)
+        // Let sockets and throttle timers run between chunks: hashing a part blocks for milliseconds.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      this.folded.set(part.partNumber, part.identity)
+      if (!this.keepBytes) this.drop(part)
       this.cursor++
     }
   }
@@ -144,15 +175,18 @@ export class UrlSigner {
   }
 }
 
+const BURST_CREDIT_MS = 20
+
 /** A token bucket shared by whoever holds it: delays chunks so throughput stays under a rate. */
 export class Bandwidth {
-  private nextFree = 0
+  private nextFree = Date.now()
   constructor(private readonly bytesPerSecond: number) {}
 
   delayFor(bytes: number): number {
     if (!this.bytesPerSecond) return 0
     const now = Date.now()
-    const start = Math.max(now, this.nextFree)
+    // Timers fire late; a little credit keeps those delays from adding up into lost bandwidth.
+    const start = Math.max(now - BURST_CREDIT_MS, this.nextFree)
     this.nextFree = start + (bytes / this.bytesPerSecond) * 1000
     return Math.max(0, this.nextFree - now)
   }
@@ -176,14 +210,15 @@ export interface PartUpload {
   limits: Bandwidth[]
 }
 
-/** Streams one part's body to its spool file, hashing it; resolves with the part or undefined if cut short. */
+/** Receives one part's body (in memory or to a spool file), hashing it; undefined if cut short. */
 export async function receivePart(
   req: IncomingMessage,
   res: ServerResponse,
   upload: PartUpload
 ): Promise<ReceivedPart | undefined> {
   const { assembly, slot } = upload
-  const md5 = createHash('md5')
+  const identity = createHash('sha256')
+  const md5 = assembly.partMd5 ? createHash('md5') : undefined
   let head = Buffer.alloc(0)
   let received = 0
   const tap = new Transform({
@@ -194,33 +229,52 @@ export async function receivePart(
         req.socket.destroy()
         return done(new Error('connection reset (injected)'))
       }
-      md5.update(chunk)
+      identity.update(chunk)
+      md5?.update(chunk)
       done(null, chunk)
     }
   })
+  const inMemory = assembly.claimMemory(slot.length)
+  const chunks: Buffer[] = []
   const temp = join(assembly.dir, `part-${slot.partNumber}.${process.hrtime.bigint()}`)
-  const file = join(assembly.dir, `part-${slot.partNumber}`)
+  const sink = inMemory
+    ? new Writable({
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk)
+          done()
+        }
+      })
+    : createWriteStream(temp)
+  const discard = async () => {
+    if (inMemory) assembly.releaseMemory(slot.length)
+    else await rm(temp, { force: true })
+  }
   try {
-    await pipeline(req, throttle(upload.limits), tap, createWriteStream(temp))
+    await pipeline(req, throttle(upload.limits), tap, sink)
   } catch {
-    await rm(temp, { force: true })
+    await discard()
     if (!res.headersSent && !req.socket.destroyed) res.writeHead(400).end()
     return undefined
   }
   if (received !== slot.length) {
-    await rm(temp, { force: true })
+    await discard()
     res
       .writeHead(400, { 'Content-Type': 'text/plain' })
       .end(`IncompleteBody: received ${received} of ${slot.length} bytes`)
     return undefined
   }
-  await rename(temp, file)
+  const file = inMemory
+    ? undefined
+    : join(assembly.dir, `part-${slot.partNumber}.${process.hrtime.bigint()}.done`)
+  if (file) await rename(temp, file)
   return {
     partNumber: slot.partNumber,
     offset: slot.offset,
     length: slot.length,
-    md5: md5.digest(),
+    identity: identity.digest(),
+    md5: md5?.digest(),
     head,
+    chunks: inMemory ? chunks : undefined,
     file,
     receipts: 0
   }

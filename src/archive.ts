@@ -1,14 +1,13 @@
 // The archive on disk: is it an Apple Archive, and what are its checksums. Everything streams;
 // no file is read whole.
 import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 
 export type ArchiveSignature = 'AA01' | 'YAA1' | 'pbzx-compressed'
 
 const PBZ_ALGORITHMS = new Set(['e', 'z', 'x', '4', 'b', 'm', '-', 'f'])
 const PBZ_BLOCK_HEADER = 16
-const HASH_READ_SIZE = 1024 * 1024
+const HASH_READ_SIZE = 256 * 1024
 
 /**
  * Checks the first bytes (and, for a compressed `pbz?` stream, that its block chain adds up to the
@@ -87,7 +86,7 @@ export interface Digests {
 /** One sequential pass over the file computing every checksum asked for. */
 export async function hashFile(
   path: string,
-  options: { sha256?: boolean; parts?: PartBoundary[]; onBytes?: (n: number) => void } = {}
+  options: { sha256?: boolean; parts?: PartBoundary[] } = {}
 ): Promise<Digests> {
   const md5 = createHash('md5')
   const sha256 = options.sha256 ? createHash('sha256') : undefined
@@ -96,14 +95,19 @@ export async function hashFile(
   let partIndex = 0
   let partHash: Hash | undefined = parts ? createHash('md5') : undefined
   let position = 0
-  for await (const chunk of createReadStream(path, {
-    highWaterMark: HASH_READ_SIZE
-  }) as AsyncIterable<Buffer>) {
-    md5.update(chunk)
-    sha256?.update(chunk)
-    if (parts && partHash) {
-      let at = 0
-      while (at < chunk.length && partIndex < parts.length) {
+  // One buffer, read into again and again: no garbage however large the file.
+  const buffer = Buffer.allocUnsafe(HASH_READ_SIZE)
+  const file = await open(path, 'r')
+  try {
+    for (
+      let read = await file.read(buffer, 0, HASH_READ_SIZE, 0);
+      read.bytesRead;
+      read = await file.read(buffer, 0, HASH_READ_SIZE, position)
+    ) {
+      const chunk = buffer.subarray(0, read.bytesRead)
+      md5.update(chunk)
+      sha256?.update(chunk)
+      for (let at = 0; parts && partHash && at < chunk.length && partIndex < parts.length;) {
         const part = parts[partIndex]
         const take = Math.min(chunk.length - at, part.offset + part.length - (position + at))
         partHash.update(chunk.subarray(at, at + take))
@@ -114,9 +118,10 @@ export async function hashFile(
           partIndex++
         }
       }
+      position += read.bytesRead
     }
-    position += chunk.length
-    options.onBytes?.(chunk.length)
+  } finally {
+    await file.close()
   }
   const digests: Digests = { md5: md5.digest('hex') }
   if (sha256) digests.sha256 = sha256.digest('hex')

@@ -130,7 +130,7 @@ export async function deliverFile(
   const reusable =
     known && (!needSha256 || known.sha256) && (!announced?.composite || known.composite)
   const [stats, digests] = await Promise.all([
-    uploader.uploadAll(file.path, parts, progress),
+    uploader.uploadAll(file.path, parts, progress).finally(() => progress.stop()),
     reusable
       ? Promise.resolve(known)
       : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })

@@ -84,7 +84,10 @@ export async function run(): Promise<void> {
     report.tokensIssued = tokens?.issued ?? 0
     await Promise.allSettled([uploader?.close(), client?.close()])
     report.publish()
-    core.debug(`peak RSS ${process.resourceUsage().maxRSS * 1024} bytes`)
+    const usage = process.resourceUsage()
+    core.debug(
+      `peak RSS ${usage.maxRSS * 1024} bytes, CPU ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)} ms`
+    )
     await writeSummary(report).catch((e: unknown) =>
       core.warning(`Could not write the job summary: ${String(e)}`)
     )

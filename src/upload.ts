@@ -3,8 +3,7 @@
 // worker pool, retrying a part on 5xx, 429 and network errors. Upload URLs are pre-signed: the
 // API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
-import { createReadStream } from 'node:fs'
-import { pipeline, Transform } from 'node:stream'
+import { createReadStream, type ReadStream } from 'node:fs'
 import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { BackgroundAssetUploadFile } from './asc-client.js'
@@ -23,7 +22,7 @@ export interface PartPlan {
 }
 
 /** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
-const READ_CHUNK = 256 * 1024
+const READ_CHUNK = 32 * 1024
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
 const EXPIRY_MARGIN_MS = 5 * 60_000
 
@@ -96,33 +95,45 @@ export function planParts(
   return parts
 }
 
-/** Logs percent, MiB/s and ETA at most every PROGRESS_INTERVAL_MS. */
+/**
+ * Logs percent, MiB/s and ETA every PROGRESS_INTERVAL_MS while an upload runs. It samples the
+ * read streams' byte counts rather than touching every chunk, so it costs nothing per byte.
+ */
 export class Progress {
-  private sent = 0
-  private lastLog = Date.now()
+  private finished = 0
+  private readonly active = new Set<ReadStream>()
   private readonly started = Date.now()
+  private readonly timer: NodeJS.Timeout
 
   constructor(
     private readonly label: string,
     private readonly total: number
-  ) {}
-
-  add(bytes: number): void {
-    this.sent += bytes
-    const now = Date.now()
-    if (now - this.lastLog < PROGRESS_INTERVAL_MS || this.sent >= this.total) return
-    this.lastLog = now
-    const seconds = (now - this.started) / 1000
-    const rate = this.sent / seconds
-    const eta = rate > 0 ? (this.total - this.sent) / rate : Infinity
-    core.info(
-      `${this.label}: ${mib(this.sent)} of ${mib(this.total)} (${Math.floor((this.sent / this.total) * 100)}%), ${mib(rate)}/s, about ${Math.ceil(eta)} s left`
-    )
+  ) {
+    this.timer = setInterval(() => this.log(), PROGRESS_INTERVAL_MS).unref()
   }
 
-  /** Bytes of an attempt that failed are sent again. */
-  undo(bytes: number): void {
-    this.sent -= bytes
+  track(stream: ReadStream): void {
+    this.active.add(stream)
+  }
+
+  /** A part's stream is done: its bytes count once the part succeeded, not when it failed. */
+  untrack(stream: ReadStream, succeeded: boolean): void {
+    this.active.delete(stream)
+    if (succeeded) this.finished += stream.bytesRead
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private log(): void {
+    let sent = this.finished
+    for (const stream of this.active) sent += stream.bytesRead
+    const rate = sent / ((Date.now() - this.started) / 1000)
+    const eta = rate > 0 ? Math.ceil((this.total - sent) / rate) : '?'
+    core.info(
+      `${this.label}: ${mib(sent)} of ${mib(this.total)} (${Math.floor((sent / this.total) * 100)}%), ${mib(rate)}/s, about ${eta} s left`
+    )
   }
 }
 
@@ -199,26 +210,16 @@ export class PartUploader {
     signal: AbortSignal
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      let sent = 0
       let failure: string
+      // The file stream itself is the body: no per-chunk JavaScript between disk and socket.
+      const body = createReadStream(path, {
+        start: part.offset,
+        end: part.offset + part.length - 1,
+        highWaterMark: READ_CHUNK
+      })
+      progress.track(body)
+      let succeeded = false
       try {
-        // Counted as undici pulls the bytes (a 'data' listener would start the flow before undici reads).
-        const counter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            sent += chunk.length
-            progress.add(chunk.length)
-            done(null, chunk)
-          }
-        })
-        const body = pipeline(
-          createReadStream(path, {
-            start: part.offset,
-            end: part.offset + part.length - 1,
-            highWaterMark: READ_CHUNK
-          }),
-          counter,
-          () => undefined
-        )
         const response = await request(part.url, {
           method: part.method as Dispatcher.HttpMethod,
           dispatcher: this.dispatcher,
@@ -228,7 +229,10 @@ export class PartUploader {
           signal
         })
         const text = await response.body.text()
-        if (response.statusCode >= 200 && response.statusCode < 300) return
+        if (response.statusCode >= 200 && response.statusCode < 300) {
+          succeeded = true
+          return
+        }
         failure = `${response.statusCode} ${text.slice(0, 200).trim()}`
         if (!isRetryableStatus(response.statusCode))
           throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
@@ -237,8 +241,10 @@ export class PartUploader {
         const lostConnection = isNetworkError(error) || (error as Error)?.name === 'AbortError'
         if (signal.aborted || !lostConnection) throw error
         failure = describeCause(error)
+      } finally {
+        progress.untrack(body, succeeded)
+        body.destroy()
       }
-      progress.undo(sent)
       if (attempt >= PART_RETRY.attempts)
         throw new Error(`Part ${part.partNumber} failed ${attempt} times; last: ${failure}`)
       this.retries++

@@ -1,0 +1,321 @@
+// `npm run bench`: uploads large archives through the simulator's wide-area profile (32 MiB/s per
+// connection, 20 ms per request, 8 MiB parts) by running dist/index.js as the runner would, and
+// compares each run with the ideal and with a sequential baseline (the peers' way: the same
+// operations PUT one at a time). Writes bench/results/*.json and a throughput chart (SVG).
+//   npm run bench [-- --sizes 1,4 --concurrency 1,2,4,8,16]
+import { createHash, randomFillSync } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { importPKCS8, SignJWT } from 'jose'
+import { request } from 'undici'
+import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
+import { DIST, runAction } from '../scripts/run-action.js'
+import { hashFile } from '../src/archive.js'
+
+const MiB = 1024 ** 2
+const GiB = 1024 ** 3
+const LINK = 32 * MiB // bytes per second per connection
+const LATENCY_S = 0.02
+const PART = 8 * MiB
+const RESULTS = new URL('./results/', import.meta.url)
+
+function arg(name: string, fallback: string): number[] {
+  const i = process.argv.indexOf(`--${name}`)
+  return (i >= 0 ? process.argv[i + 1] : fallback).split(',').map(Number)
+}
+
+/** A real (not sparse) archive: an AA01 header, then pseudo-random blocks. */
+async function writeArchive(path: string, size: number): Promise<void> {
+  const file = await open(path, 'w')
+  const block = Buffer.alloc(4 * MiB)
+  randomFillSync(block)
+  block.write('AA01\x06\x00', 0, 'latin1')
+  for (let offset = 0; offset < size; offset += block.length) {
+    block.writeUInt32LE(offset / block.length, 64) // every block differs
+    await file.write(block, 0, Math.min(block.length, size - offset), offset)
+  }
+  await file.close()
+}
+
+/**
+ * The ideal: the bytes at concurrency × 32 MiB/s, plus 20 ms for every request that cannot
+ * overlap with another (the API calls before and after, and one per wave of parts).
+ */
+function ideal(
+  size: number,
+  concurrency: number,
+  apiCalls: number
+): { upload: number; run: number } {
+  const parts = Math.ceil(size / PART)
+  const upload =
+    size / (concurrency * LINK) + Math.ceil(parts / concurrency) * LATENCY_S + 2 * LATENCY_S // + reserve, commit
+  return { upload, run: upload + (apiCalls - 2) * LATENCY_S }
+}
+
+async function token(sim: Simulator): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return new SignJWT({ aud: 'appstoreconnect-v1', iss: sim.key.issuerId })
+    .setProtectedHeader({ alg: 'ES256', kid: sim.key.keyId, typ: 'JWT' })
+    .setIssuedAt(now - 60)
+    .setExpirationTime(now + 1100)
+    .sign(await importPKCS8(sim.key.privateKeyPem, 'ES256'))
+}
+
+/** The peers' way: MD5 first, then every operation PUT one after another, each part read whole. */
+async function sequentialBaseline(sim: Simulator, path: string, size: number): Promise<number> {
+  const started = Date.now()
+  const auth = { authorization: `Bearer ${await token(sim)}`, 'content-type': 'application/json' }
+  const api = async (method: 'POST' | 'PATCH', path: string, body: unknown) => {
+    const r = await request(`${sim.baseUrl}${path}`, {
+      method,
+      headers: auth,
+      body: JSON.stringify(body)
+    })
+    return (await r.body.json()) as {
+      data: {
+        id: string
+        attributes: {
+          uploadOperations: {
+            url: string
+            offset: number
+            length: number
+            requestHeaders: { name: string; value: string }[]
+          }[]
+        }
+      }
+    }
+  }
+  const md5 = createHash('md5')
+  for await (const chunk of createReadStream(path)) md5.update(chunk as Buffer)
+  const pack = await api('POST', '/v1/backgroundAssets', {
+    data: {
+      type: 'backgroundAssets',
+      attributes: { assetPackIdentifier: `baseline-${Date.now()}` },
+      relationships: { app: { data: { type: 'apps', id: sim.appId } } }
+    }
+  })
+  const version = await api('POST', '/v1/backgroundAssetVersions', {
+    data: {
+      type: 'backgroundAssetVersions',
+      relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: pack.data.id } } }
+    }
+  })
+  const reservation = await api('POST', '/v1/backgroundAssetUploadFiles', {
+    data: {
+      type: 'backgroundAssetUploadFiles',
+      attributes: { assetType: 'ASSET', fileName: 'pack.aar', fileSize: size },
+      relationships: {
+        backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: version.data.id } }
+      }
+    }
+  })
+  const file = await open(path, 'r')
+  for (const op of reservation.data.attributes.uploadOperations) {
+    const bytes = Buffer.alloc(op.length)
+    await file.read(bytes, 0, op.length, op.offset)
+    const r = await request(op.url, {
+      method: 'PUT',
+      headers: Object.fromEntries(op.requestHeaders.map((h) => [h.name, h.value])),
+      body: bytes
+    })
+    await r.body.dump()
+  }
+  await file.close()
+  const id = reservation.data.id
+  await api('PATCH', `/v1/backgroundAssetUploadFiles/${id}`, {
+    data: {
+      type: 'backgroundAssetUploadFiles',
+      id,
+      attributes: {
+        uploaded: true,
+        sourceFileChecksums: { file: { hash: md5.digest('hex'), algorithm: 'MD5' } }
+      }
+    }
+  })
+  return (Date.now() - started) / 1000
+}
+
+interface Case {
+  sizeGiB: number
+  concurrency: number
+  wallS: number
+  uploadS: number
+  idealUploadS: number
+  idealRunS: number
+  uploadRatio: number
+  runRatio: number
+  throughputMiBs: number
+  peakRssMB: number
+  firstRequestMs: number
+}
+
+async function measure(path: string, size: number, concurrency: number): Promise<Case> {
+  const sim = await startSimulator(WIDE_AREA)
+  try {
+    const started = Date.now()
+    const run = await runAction(
+      {
+        'app-id': sim.appId,
+        'asset-pack-identifier': 'bench',
+        'archive-path': path,
+        'key-id': sim.key.keyId,
+        'issuer-id': sim.key.issuerId!,
+        'private-key': sim.key.privateKeyPem,
+        'create-asset-pack': 'true',
+        'wait-for-processing': 'false',
+        'upload-concurrency': String(concurrency),
+        'api-base-url': sim.baseUrl
+      },
+      { timeoutMs: 1_200_000 }
+    )
+    if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
+    const wallS = run.durationMs / 1000
+    const uploadS = Number(/Uploading the archive: ([\d.]+) s/.exec(run.summary)?.[1])
+    const apiCalls = sim.requests.filter((r) => r.path.startsWith('/v1/')).length
+    const best = ideal(size, concurrency, apiCalls)
+    return {
+      sizeGiB: size / GiB,
+      concurrency,
+      wallS,
+      uploadS,
+      idealUploadS: best.upload,
+      idealRunS: best.run,
+      uploadRatio: uploadS / best.upload,
+      runRatio: wallS / best.run,
+      throughputMiBs: size / MiB / uploadS,
+      peakRssMB: (run.peakRssBytes ?? 0) / 1e6,
+      firstRequestMs: sim.requests[0].at - started
+    }
+  } finally {
+    await sim.close()
+  }
+}
+
+function chart(points: Case[], baselineMiBs: number): string {
+  const w = 640
+  const h = 360
+  const pad = 50
+  const max = Math.max(
+    ...points.map((p) => Math.max(p.throughputMiBs, (p.concurrency * LINK) / MiB))
+  )
+  const x = (i: number) => pad + (i * (w - 2 * pad)) / Math.max(points.length - 1, 1)
+  const y = (v: number) => h - pad - (v / max) * (h - 2 * pad)
+  const line = (values: number[]) =>
+    values.map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')
+  const labels = points
+    .map(
+      (p, i) => `<text x="${x(i)}" y="${h - pad + 18}" text-anchor="middle">${p.concurrency}</text>`
+    )
+    .join('')
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (f) =>
+        `<text x="${pad - 6}" y="${y(f * max) + 4}" text-anchor="end">${Math.round(f * max)}</text><line x1="${pad}" x2="${w - pad}" y1="${y(f * max)}" y2="${y(f * max)}" stroke="#eee"/>`
+    )
+    .join('')
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>${ticks}
+<path d="${line(points.map((p) => (p.concurrency * LINK) / MiB))}" fill="none" stroke="#999" stroke-dasharray="4 3"/>
+<path d="${line(points.map((p) => p.throughputMiBs))}" fill="none" stroke="#0969da" stroke-width="2.5"/>
+${points.map((p, i) => `<circle cx="${x(i)}" cy="${y(p.throughputMiBs)}" r="4" fill="#0969da"/>`).join('')}
+<line x1="${pad}" x2="${w - pad}" y1="${y(baselineMiBs)}" y2="${y(baselineMiBs)}" stroke="#cf222e" stroke-dasharray="2 2"/>
+${labels}
+<text x="${w / 2}" y="${h - 10}" text-anchor="middle">upload-concurrency</text>
+<text x="14" y="${h / 2}" transform="rotate(-90 14 ${h / 2})" text-anchor="middle">upload MiB/s (1 GiB)</text>
+<text x="${w - pad}" y="20" text-anchor="end"><tspan fill="#0969da">measured</tspan> · <tspan fill="#999">link limit</tspan> · <tspan fill="#cf222e">sequential baseline</tspan></text>
+</svg>
+`
+}
+
+async function hashing(path: string): Promise<Record<string, number>> {
+  const { size } = await stat(path)
+  const time = async (fn: () => Promise<unknown>) => {
+    const started = process.hrtime.bigint()
+    await fn()
+    return size / MiB / (Number(process.hrtime.bigint() - started) / 1e9)
+  }
+  const raw = (algorithm: string) => async () => {
+    const hash = createHash(algorithm)
+    for await (const chunk of createReadStream(path, { highWaterMark: MiB }))
+      hash.update(chunk as Buffer)
+    return hash.digest()
+  }
+  return {
+    'node crypto md5 (MiB/s)': await time(raw('md5')),
+    'node crypto sha256 (MiB/s)': await time(raw('sha256')),
+    'action hashFile md5 (MiB/s)': await time(() => hashFile(path)),
+    'action hashFile md5+sha256 (MiB/s)': await time(() => hashFile(path, { sha256: true }))
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'asset-pack-bench-'))
+try {
+  const sizes = arg('sizes', '1,4')
+  const concurrencies = arg('concurrency', '1,2,4,8,16')
+  const cases: Case[] = []
+  const files = new Map<number, string>()
+  for (const gib of sizes) {
+    const path = join(dir, `pack-${gib}.aar`)
+    process.stderr.write(`writing a ${gib} GiB archive…\n`)
+    await writeArchive(path, gib * GiB)
+    files.set(gib, path)
+  }
+  const oneGiB = files.get(sizes[0])!
+  for (const c of concurrencies) {
+    process.stderr.write(`${sizes[0]} GiB at concurrency ${c}…\n`)
+    cases.push(await measure(oneGiB, sizes[0] * GiB, c))
+  }
+  for (const gib of sizes.slice(1)) {
+    process.stderr.write(`${gib} GiB at concurrency 8…\n`)
+    cases.push(await measure(files.get(gib)!, gib * GiB, 8))
+  }
+  process.stderr.write('sequential baseline…\n')
+  const baselineSim = await startSimulator(WIDE_AREA)
+  const baselineS = await sequentialBaseline(baselineSim, oneGiB, sizes[0] * GiB)
+  await baselineSim.close()
+  const hashes = await hashing(oneGiB)
+  const bundleBytes = (await stat(DIST)).size
+  const atDefault = cases.find((c) => c.sizeGiB === sizes[0] && c.concurrency === 8)
+
+  console.log(
+    '\nsize  conc  wall s  upload s  ideal upload s  ideal run s  upload/ideal  run/ideal  MiB/s   peak RSS MB'
+  )
+  for (const c of cases) {
+    console.log(
+      `${String(c.sizeGiB).padEnd(4)}  ${String(c.concurrency).padStart(4)}  ${c.wallS.toFixed(1).padStart(6)}  ${c.uploadS.toFixed(1).padStart(8)}  ${c.idealUploadS.toFixed(2).padStart(14)}  ${c.idealRunS.toFixed(2).padStart(11)}  ${c.uploadRatio.toFixed(2).padStart(12)}  ${c.runRatio.toFixed(2).padStart(9)}  ${c.throughputMiBs.toFixed(0).padStart(5)}  ${c.peakRssMB.toFixed(0).padStart(11)}`
+    )
+  }
+  console.log(
+    `\nsequential baseline (1 GiB, parts PUT one at a time): ${baselineS.toFixed(1)} s, ${((sizes[0] * 1024) / baselineS).toFixed(0)} MiB/s`
+  )
+  if (atDefault)
+    console.log(
+      `speed-up at the default concurrency (8): ${(baselineS / atDefault.wallS).toFixed(1)}×`
+    )
+  console.log(
+    `process start → first API request: ${Math.max(...cases.map((c) => c.firstRequestMs)).toFixed(0)} ms (worst of ${cases.length} runs)`
+  )
+  console.log(`bundle: dist/index.js ${(bundleBytes / 1e6).toFixed(2)} MB`)
+  for (const [name, value] of Object.entries(hashes)) console.log(`${name}: ${value.toFixed(0)}`)
+
+  await mkdir(RESULTS, { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    profile: { linkMiBs: LINK / MiB, latencyMs: LATENCY_S * 1000, partMiB: PART / MiB },
+    cases,
+    baseline: { seconds: baselineS },
+    hashing: hashes,
+    bundleBytes
+  }
+  await writeFile(new URL(`bench-${stamp}.json`, RESULTS), JSON.stringify(result, null, 2))
+  await writeFile(new URL('latest.json', RESULTS), JSON.stringify(result, null, 2))
+  const curve = cases.filter((c) => c.sizeGiB === sizes[0])
+  await writeFile(new URL('throughput.svg', RESULTS), chart(curve, (sizes[0] * 1024) / baselineS))
+  console.log(`\nwrote bench/results/latest.json, bench-${stamp}.json and throughput.svg`)
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
