@@ -101050,7 +101050,7 @@ async function getInputs() {
 
 
 /** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
-const READ_CHUNK = 32 * 1024;
+const READ_CHUNK = 64 * 1024;
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
 class UploadPlanError extends Error {
