@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
+import { cancellation } from './cancellation.js'
 import { PAGE_LIMIT } from './constants.js'
 import { AscApiError, UncertainOutcomeError, describeCause } from './errors.js'
 import type { components } from './generated/asc-api.js'
@@ -12,6 +13,7 @@ import {
   backoffMs,
   isNetworkError,
   isRetryableStatus,
+  scaledMs,
   sleep
 } from './retry.js'
 
@@ -279,13 +281,15 @@ export class AppStoreConnectClient {
             accept: 'application/json',
             ...(options.body ? { 'content-type': 'application/json' } : {})
           },
-          body: options.body ? JSON.stringify(options.body) : undefined
+          body: options.body ? JSON.stringify(options.body) : undefined,
+          signal: cancellation
         })
         status = response.statusCode
         text = await response.body.text()
         this.rateLimit = parseRateLimit(response.headers['x-rate-limit']) ?? this.rateLimit
       } catch (error) {
-        if (!isNetworkError(error)) throw error
+        if (cancellation.aborted || !isNetworkError(error))
+          throw cancellation.aborted ? cancellation.reason : error
         if (!options.idempotent) throw new UncertainOutcomeError(label, error)
         if (++failures >= API_RETRY.attempts)
           throw new Error(`${label} failed ${failures} times: ${describeCause(error)}`)
@@ -344,7 +348,7 @@ export class AppStoreConnectClient {
     core.info(
       `${label}: attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`
     )
-    await sleep(delayMs)
+    await sleep(delayMs, cancellation)
   }
 
   private budgetText(): string {
@@ -357,11 +361,11 @@ export class AppStoreConnectClient {
   private async paceForBudget(): Promise<void> {
     const budget = this.rateLimit
     if (!budget || budget.remaining > budget.limit * LOW_BUDGET_SHARE) return
-    const delayMs = Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget.remaining, 1)))
+    const delayMs = scaledMs(Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget.remaining, 1))))
     core.info(
       `Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`
     )
-    await sleep(delayMs)
+    await sleep(delayMs, cancellation)
   }
 }
 

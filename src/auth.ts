@@ -72,16 +72,19 @@ export class TokenProvider {
 
   constructor(
     private readonly credentials: ApiKeyCredentials,
-    private readonly clock: () => number = Date.now
+    private readonly clock: () => number = Date.now,
+    /** exp − iat; tests shorten it to exercise renewal without waiting 20 minutes. */
+    private readonly lifetimeSeconds = JWT_MAX_LIFETIME_SECONDS
   ) {}
 
   /** A token with at least JWT_RENEW_MARGIN_SECONDS left; `fresh` forces a new one (after a 401). */
   async token(fresh = false): Promise<string> {
     const now = Math.floor(this.clock() / 1000)
-    if (!fresh && this.current && this.current.expiresAt - now > JWT_RENEW_MARGIN_SECONDS)
-      return this.current.token
-    const iat = now - JWT_BACKDATE_SECONDS
-    const exp = iat + JWT_MAX_LIFETIME_SECONDS
+    const lifetime = Math.min(this.lifetimeSeconds, JWT_MAX_LIFETIME_SECONDS)
+    const margin = Math.min(JWT_RENEW_MARGIN_SECONDS, lifetime / 4)
+    if (!fresh && this.current && this.current.expiresAt - now > margin) return this.current.token
+    const iat = now - Math.min(JWT_BACKDATE_SECONDS, Math.floor(lifetime / 10))
+    const exp = iat + lifetime
     const { keyId, issuerId, privateKey } = this.credentials
     const claims = issuerId
       ? { iss: issuerId, aud: JWT_AUDIENCE }

@@ -15,6 +15,7 @@ export enum Inputs {
   ProcessingTimeout = 'processing-timeout',
   PollInterval = 'poll-interval',
   UploadConcurrency = 'upload-concurrency',
+  StallTimeout = 'stall-timeout',
   DryRun = 'dry-run',
   ApiBaseUrl = 'api-base-url'
 }
@@ -39,6 +40,7 @@ export const DEFAULTS = {
   [Inputs.ProcessingTimeout]: '30m',
   [Inputs.PollInterval]: '15s',
   [Inputs.UploadConcurrency]: '8',
+  [Inputs.StallTimeout]: '60s',
   [Inputs.DryRun]: 'false',
   [Inputs.ApiBaseUrl]: 'https://api.appstoreconnect.apple.com'
 } as const
@@ -49,7 +51,7 @@ export const JWT_AUDIENCE = 'appstoreconnect-v1'
 export const JWT_MAX_LIFETIME_SECONDS = 1200
 /** iat is set this far in the past, so a runner clock slightly ahead of Apple's is tolerated. */
 export const JWT_BACKDATE_SECONDS = 60
-/** A cached token is replaced when it has less than this left. */
+/** A cached token is replaced when it has less than this left (or a quarter of a shorter lifetime). */
 export const JWT_RENEW_MARGIN_SECONDS = 300
 /** Page size for list requests (the spec's maximum). */
 export const PAGE_LIMIT = 200

@@ -10,7 +10,15 @@ import type {
 import { AscApiError, UncertainOutcomeError } from './errors.js'
 import type { ManifestFile } from './inputs.js'
 import { waitForUploadFile, type PollOptions } from './processing.js'
-import { Progress, planParts, type PartUploader, type UploadStats } from './upload.js'
+import {
+  mib,
+  Progress,
+  planParts,
+  UploadPlanError,
+  type PartPlan,
+  type PartUploader,
+  type UploadStats
+} from './upload.js'
 
 export interface FileToDeliver {
   assetType: 'ASSET' | 'MANIFEST'
@@ -25,6 +33,8 @@ export interface Delivery {
   stats: UploadStats
   /** The checksum field the commit used in the end. */
   checksumForm: 'sourceFileChecksums' | 'sourceFileChecksum (deprecated)'
+  /** Parts an earlier run had sent, not sent again. */
+  resumedParts: number
 }
 
 const COMMIT_ATTEMPTS = 3
@@ -111,32 +121,128 @@ async function commit(
   }
 }
 
+export interface DeliveryOptions {
+  stallTimeoutMs: number
+  /** Checksums already computed (the archive was hashed to compare it with existing versions). */
+  known?: Digests
+  /** A reservation an earlier run started, and the parts it sent (from the resume ledger). */
+  resume?: { uploadFileId: string; sentParts: number[] }
+  /** The reservation in use, and the parts already in the storage. */
+  onReserved?: (uploadFileId: string, sentParts: number[]) => void
+  onPartSent?: (partNumber: number) => void
+}
+
+interface Reservation {
+  uploadFile: BackgroundAssetUploadFile
+  parts: PartPlan[]
+  alreadySent: Set<number>
+}
+
+/**
+ * The ledger's reservation, if App Store Connect confirms it: listed on this version, the same
+ * kind and size, still AWAITING_UPLOAD, its operations unexpired. Otherwise undefined.
+ */
+async function resumable(
+  client: AppStoreConnectClient,
+  versionId: string,
+  file: FileToDeliver,
+  resume: NonNullable<DeliveryOptions['resume']>
+): Promise<Reservation | undefined> {
+  const listed = (await client.listUploadFiles(versionId)).find((f) => f.id === resume.uploadFileId)
+  const a = listed?.attributes
+  if (
+    !listed ||
+    a?.assetType !== file.assetType ||
+    a.fileSize !== file.size ||
+    a.assetDeliveryState?.state !== 'AWAITING_UPLOAD'
+  ) {
+    core.info(
+      `The ledger's upload file ${resume.uploadFileId} cannot be resumed (${listed ? `${a?.assetDeliveryState?.state}, ${a?.fileSize} bytes` : 'not on this version'}); reserving anew.`
+    )
+    return undefined
+  }
+  const uploadFile = await client.getUploadFile(listed.id)
+  try {
+    const parts = planParts(uploadFile, file.size)
+    const alreadySent = new Set(
+      resume.sentParts.filter((n) => parts.some((p) => p.partNumber === n))
+    )
+    return { uploadFile, parts, alreadySent }
+  } catch (error) {
+    if (!(error instanceof UploadPlanError)) throw error
+    core.info(
+      `The ledger's upload file ${listed.id} cannot be resumed: ${error.message} Reserving again on the same version.`
+    )
+    return undefined
+  }
+}
+
 export async function deliverFile(
   client: AppStoreConnectClient,
   uploader: PartUploader,
   versionId: string,
   file: FileToDeliver,
-  known?: Digests
+  options: DeliveryOptions
 ): Promise<Delivery> {
-  const reservation = await reserve(client, versionId, file)
-  const parts = planParts(reservation, file.size)
+  const resumed = options.resume && (await resumable(client, versionId, file, options.resume))
+  const {
+    uploadFile: reservation,
+    parts,
+    alreadySent
+  }: Reservation = resumed || (await newReservation(client, versionId, file))
+  options.onReserved?.(reservation.id, [...alreadySent])
   const announced = reservation.attributes?.sourceFileChecksums
   const needSha256 = announced?.file?.algorithm === 'SHA_256'
+  const toSend = parts.filter((p) => !alreadySent.has(p.partNumber))
+  const checksum = `checksum ${announced?.file?.algorithm ?? 'MD5'}${announced?.composite ? ' + composite MD5' : ''}`
   core.info(
-    `Reserved upload file ${reservation.id}: ${parts.length} part(s); checksum ${announced?.file?.algorithm ?? 'MD5'}${announced?.composite ? ' + composite MD5' : ''}`
+    resumed
+      ? `Resuming upload file ${reservation.id}: ${alreadySent.size} of ${parts.length} parts were sent by an earlier run; sending the other ${toSend.length} (${mib(bytesOf(toSend))}); ${checksum}`
+      : `Reserved upload file ${reservation.id}: ${parts.length} part(s); ${checksum}`
   )
-  const progress = new Progress(`Uploading ${file.fileName}`, file.size)
+  const send = async (batch: PartPlan[]) => {
+    const progress = new Progress(`Uploading ${file.fileName}`, bytesOf(batch))
+    return uploader.uploadAll(file.path, batch, progress, options).finally(() => progress.stop())
+  }
   // Hash in a second sequential read while the parts go out, unless what is needed is known.
+  const known = options.known
   const reusable =
     known && (!needSha256 || known.sha256) && (!announced?.composite || known.composite)
   const [stats, digests] = await Promise.all([
-    uploader.uploadAll(file.path, parts, progress).finally(() => progress.stop()),
+    send(toSend),
     reusable
       ? Promise.resolve(known)
       : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })
   ])
-  const checksumForm = await commit(client, reservation, digests)
-  return { uploadFile: reservation, digests, stats, checksumForm }
+  let checksumForm: Delivery['checksumForm']
+  try {
+    checksumForm = await commit(client, reservation, digests)
+  } catch (error) {
+    // The ledger is a hint: if the storage lacks a part it named, send those parts and commit again.
+    if (!(error instanceof AscApiError && error.status === 409 && alreadySent.size)) throw error
+    core.warning(
+      `The commit after resuming failed (${error.errors[0]?.detail ?? error.message}); sending the ${alreadySent.size} part(s) the ledger counted as sent, then committing again.`
+    )
+    const again = await send(parts.filter((p) => alreadySent.has(p.partNumber)))
+    stats.parts += again.parts
+    stats.bytes += again.bytes
+    stats.retries += again.retries
+    checksumForm = await commit(client, reservation, digests)
+  }
+  return { uploadFile: reservation, digests, stats, checksumForm, resumedParts: alreadySent.size }
+}
+
+async function newReservation(
+  client: AppStoreConnectClient,
+  versionId: string,
+  file: FileToDeliver
+): Promise<Reservation> {
+  const uploadFile = await reserve(client, versionId, file)
+  return { uploadFile, parts: planParts(uploadFile, file.size), alreadySent: new Set() }
+}
+
+function bytesOf(parts: PartPlan[]): number {
+  return parts.reduce((n, p) => n + p.length, 0)
 }
 
 /** Step 5: send the manifest alone and wait for Apple's verdict, before the archive is reserved. */
@@ -145,13 +251,20 @@ export async function preflightManifest(
   uploader: PartUploader,
   versionId: string,
   manifest: ManifestFile,
-  poll: PollOptions
+  poll: PollOptions,
+  stallTimeoutMs: number
 ): Promise<BackgroundAssetUploadFile> {
-  const delivery = await deliverFile(client, uploader, versionId, {
-    assetType: 'MANIFEST',
-    path: manifest.path,
-    fileName: manifest.fileName,
-    size: manifest.size
-  })
+  const delivery = await deliverFile(
+    client,
+    uploader,
+    versionId,
+    {
+      assetType: 'MANIFEST',
+      path: manifest.path,
+      fileName: manifest.fileName,
+      size: manifest.size
+    },
+    { stallTimeoutMs }
+  )
   return waitForUploadFile(client, delivery.uploadFile.id, `Manifest ${manifest.fileName}`, poll)
 }

@@ -37,6 +37,8 @@ export interface ActionInputs {
   processingTimeoutMs: number
   pollIntervalMs: number
   uploadConcurrency: number
+  /** A part whose bytes stop moving this long is aborted and sent again. */
+  stallTimeoutMs: number
   dryRun: boolean
   /** API root without a trailing slash, e.g. https://api.appstoreconnect.apple.com */
   apiBaseUrl: URL
@@ -255,6 +257,7 @@ export async function getInputs(): Promise<ActionInputs> {
       `expected a whole number from 1 to ${MAX_UPLOAD_CONCURRENCY}, got '${concurrencyText}'.`
     )
   }
+  const stallTimeoutMs = readDuration(Inputs.StallTimeout, problems, 3_600_000)
   const apiBaseUrl = readApiBaseUrl(problems)
   if (problems.list.length) throw new InputError(problems.list)
   return {
@@ -269,6 +272,7 @@ export async function getInputs(): Promise<ActionInputs> {
     processingTimeoutMs,
     pollIntervalMs,
     uploadConcurrency,
+    stallTimeoutMs,
     dryRun,
     apiBaseUrl
   }

@@ -4,24 +4,31 @@ import { ArchiveChecksums } from './archive.js'
 import { AppStoreConnectClient } from './asc-client.js'
 import { findOrCreateAssetPack } from './asset-pack.js'
 import { TokenProvider } from './auth.js'
+import { listenForCancellation } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
 import { getInputs } from './inputs.js'
+import { Ledger } from './ledger.js'
 import { readVersion, waitForVersion } from './processing.js'
 import { RunReport } from './report.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './upload.js'
 import { chooseVersion } from './version.js'
 
+/** Testing hook: a shorter token lifetime, to exercise renewal without waiting 20 minutes. */
+const TOKEN_LIFETIME = Number(process.env.ASSET_PACK_RELEASE_TOKEN_LIFETIME_SECONDS) || undefined
+
 export async function run(): Promise<void> {
+  listenForCancellation()
   const report = new RunReport()
   let client: AppStoreConnectClient | undefined
   let uploader: PartUploader | undefined
   let tokens: TokenProvider | undefined
+  let ledger: Ledger | undefined
   try {
     const inputs = await report.phase('Checking inputs', getInputs)
     report.describe(inputs)
-    tokens = new TokenProvider(inputs.credentials)
+    tokens = new TokenProvider(inputs.credentials, Date.now, TOKEN_LIFETIME)
     const api = (client = AppStoreConnectClient.create(inputs.apiBaseUrl, tokens))
     const checksums = new ArchiveChecksums(inputs.archive.path)
     const poll = { timeoutMs: inputs.processingTimeoutMs, pollIntervalMs: inputs.pollIntervalMs }
@@ -43,11 +50,12 @@ export async function run(): Promise<void> {
       report.recordReuse(choice.assetFile.id, (await checksums.get()).md5)
     } else {
       const versionId = choice.version!.id
+      const journal = (ledger = await Ledger.restore(inputs, versionId))
       const parts = (uploader = PartUploader.create(inputs.uploadConcurrency))
       if (inputs.manifest) {
         const manifest = inputs.manifest
         const preflight = await report.phase('Manifest preflight', () =>
-          preflightManifest(api, parts, versionId, manifest, poll)
+          preflightManifest(api, parts, versionId, manifest, poll, inputs.stallTimeoutMs)
         )
         report.set(Outputs.ManifestUploadFileId, preflight.id)
       }
@@ -59,11 +67,12 @@ export async function run(): Promise<void> {
             parts,
             versionId,
             { assetType: 'ASSET', ...inputs.archive },
-            checksums.known
+            { stallTimeoutMs: inputs.stallTimeoutMs, known: checksums.known, ...journal.hooks() }
           ),
         () => inputs.archive.size
       )
       report.recordDelivery(delivery)
+      journal.update({ archiveMd5: delivery.digests.md5 })
     }
     const versionId = report.outputs[Outputs.VersionId]!
     if (!inputs.waitForProcessing) {
@@ -82,6 +91,8 @@ export async function run(): Promise<void> {
     report.retries = (client?.retries ?? 0) + (uploader?.retries ?? 0)
     report.apiRequests = client?.requests ?? 0
     report.tokensIssued = tokens?.issued ?? 0
+    await ledger?.flush()
+    report.recordLedger(ledger)
     await Promise.allSettled([uploader?.close(), client?.close()])
     report.publish()
     const usage = process.resourceUsage()

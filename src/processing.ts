@@ -7,6 +7,7 @@ import {
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
 } from './asc-client.js'
+import { cancellation } from './cancellation.js'
 import { ProcessingFailedError } from './errors.js'
 import { sleep } from './retry.js'
 
@@ -50,7 +51,7 @@ async function pollUntil<T>(
     if (done(state)) return value
     const left = deadline - Date.now()
     if (left <= 0) throw new ProcessingTimeoutError(what, state, options.timeoutMs)
-    await sleep(Math.min(gap, left))
+    await sleep(Math.min(gap, left), cancellation)
     gap = Math.min(gap * 2, options.pollIntervalMs)
   }
 }

@@ -6,7 +6,9 @@ import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { ActionInputs } from './inputs.js'
 import type { VersionChoice } from './version.js'
+import { CancelledError } from './cancellation.js'
 import { InputError, ProcessingFailedError } from './errors.js'
+import type { Ledger } from './ledger.js'
 
 export interface Phase {
   name: string
@@ -111,6 +113,17 @@ export class RunReport {
       this.warnings.push(
         'The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.'
       )
+  }
+
+  /** Cancelled runs say what was left and whether a re-run resumes. */
+  recordLedger(ledger: Ledger | undefined): void {
+    if (!(this.failure instanceof CancelledError)) return
+    const sent = ledger?.current.sentParts.length ?? 0
+    this.notes.push(
+      ledger?.active
+        ? `Cancelled with ${sent} part(s) of the archive accepted by App Store Connect. The resume ledger was saved: a re-run sends only the parts that are left.`
+        : `Cancelled with ${sent} part(s) of the archive accepted. Without a cache service there is no resume ledger: a re-run uploads into the same version from the start.`
+    )
   }
 
   fail(error: unknown): void {

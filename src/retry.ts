@@ -16,10 +16,15 @@ export const API_RETRY: RetryPolicy = { attempts: 5, baseMs: 1000, maxMs: 20000 
 export const RATE_LIMIT_RETRY: RetryPolicy = { attempts: 6, baseMs: 2000, maxMs: 30000 }
 export const PART_RETRY: RetryPolicy = { attempts: 6, baseMs: 1000, maxMs: 20000 }
 
+/** A wait as configured, shrunk by the test factor. */
+export function scaledMs(ms: number): number {
+  return Math.round(ms * SCALE)
+}
+
 /** Delay before attempt `attempt + 1`, having failed `attempt` times. */
 export function backoffMs(attempt: number, policy: RetryPolicy, random = Math.random): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1))
-  return Math.round((ceiling / 2 + random() * (ceiling / 2)) * SCALE)
+  return scaledMs(ceiling / 2 + random() * (ceiling / 2))
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

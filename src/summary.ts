@@ -1,6 +1,7 @@
 // The job summary: a status line, one table, Apple's messages, the timings, and what produced it.
 import * as core from '@actions/core'
 import * as github from '@actions/github'
+import { CancelledError } from './cancellation.js'
 import { Outputs } from './constants.js'
 import type { RunReport } from './report.js'
 import { mib } from './upload.js'
@@ -24,6 +25,8 @@ function provenance(): string | undefined {
 export function statusLine(report: RunReport): string {
   const o = report.outputs
   const pack = report.assetPackIdentifier ?? 'asset pack'
+  if (report.failure instanceof CancelledError)
+    return `⏹️ ${pack}: cancelled — a re-run picks up where this one stopped`
   if (report.failure)
     return `❌ ${pack}: failed${o[Outputs.State] ? ` (version ${o[Outputs.Version] ?? '?'} ${o[Outputs.State]})` : ''}`
   if (report.dryRun) return `🧪 ${pack}: dry run passed — nothing was written`

@@ -8,6 +8,7 @@ import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { BackgroundAssetUploadFile } from './asc-client.js'
 import { PROGRESS_INTERVAL_MS } from './constants.js'
+import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
 import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
 import { isLoopbackHost } from './inputs.js'
@@ -149,6 +150,21 @@ export interface UploadStats {
   retries: number
 }
 
+export interface UploadOptions {
+  /** Called when the storage accepted a part (the resume ledger records it). */
+  onPartSent?: (partNumber: number) => void
+  /** A part whose bytes stop moving for this long is aborted and sent again. */
+  stallTimeoutMs: number
+}
+
+/** A part attempt that made no progress for stallTimeoutMs. */
+class StallError extends Error {
+  constructor(seconds: number) {
+    super(`no progress for ${seconds} s`)
+    this.name = 'StallError'
+  }
+}
+
 export class PartUploader {
   retries = 0
 
@@ -175,27 +191,35 @@ export class PartUploader {
   }
 
   /** PUTs every part; the first part that cannot be sent stops the others and is thrown. */
-  async uploadAll(path: string, parts: PartPlan[], progress: Progress): Promise<UploadStats> {
+  async uploadAll(
+    path: string,
+    parts: PartPlan[],
+    progress: Progress,
+    options: UploadOptions
+  ): Promise<UploadStats> {
     const queue = [...parts]
-    const abort = new AbortController()
-    setMaxListeners(this.concurrency * 4, abort.signal)
+    const failed = new AbortController()
+    const stop = AbortSignal.any([failed.signal, cancellation])
+    setMaxListeners(this.concurrency * 4, failed.signal, stop)
     const retriesBefore = this.retries
     let firstError: unknown
     const worker = async () => {
-      for (let part = queue.shift(); part && !abort.signal.aborted; part = queue.shift()) {
-        await this.uploadPart(path, part, progress, abort.signal)
+      for (let part = queue.shift(); part && !stop.aborted; part = queue.shift()) {
+        await this.uploadPart(path, part, progress, stop, options)
+        options.onPartSent?.(part.partNumber)
       }
     }
     await Promise.all(
       Array.from({ length: Math.min(this.concurrency, parts.length) }, () =>
         worker().catch((error: unknown) => {
           // The first failure is the cause; the others are the aborts it triggered.
-          if (!abort.signal.aborted) firstError = error
-          abort.abort()
+          if (!stop.aborted) firstError = error
+          failed.abort()
         })
       )
     )
-    if (abort.signal.aborted) throw firstError
+    if (cancellation.aborted) throw cancellation.reason
+    if (stop.aborted) throw firstError
     return {
       parts: parts.length,
       bytes: parts.reduce((n, p) => n + p.length, 0),
@@ -207,7 +231,8 @@ export class PartUploader {
     path: string,
     part: PartPlan,
     progress: Progress,
-    signal: AbortSignal
+    stop: AbortSignal,
+    options: UploadOptions
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let failure: string
@@ -217,6 +242,8 @@ export class PartUploader {
         end: part.offset + part.length - 1,
         highWaterMark: READ_CHUNK
       })
+      const stalled = new AbortController()
+      const watchdog = this.watch(body, stalled, options.stallTimeoutMs)
       progress.track(body)
       let succeeded = false
       try {
@@ -226,7 +253,7 @@ export class PartUploader {
           // Exactly the operation's headers, and the length so the body is not chunked.
           headers: { ...part.headers, 'content-length': String(part.length) },
           body,
-          signal
+          signal: AbortSignal.any([stop, stalled.signal])
         })
         const text = await response.body.text()
         if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -237,11 +264,16 @@ export class PartUploader {
         if (!isRetryableStatus(response.statusCode))
           throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
       } catch (error) {
+        if (stop.aborted) throw error
         // undici may end a request whose socket the server closed with an AbortError of its own.
-        const lostConnection = isNetworkError(error) || (error as Error)?.name === 'AbortError'
-        if (signal.aborted || !lostConnection) throw error
-        failure = describeCause(error)
+        const retryable =
+          stalled.signal.aborted || isNetworkError(error) || (error as Error)?.name === 'AbortError'
+        if (!retryable) throw error
+        failure = stalled.signal.aborted
+          ? describeCause(stalled.signal.reason)
+          : describeCause(error)
       } finally {
+        clearInterval(watchdog)
         progress.untrack(body, succeeded)
         body.destroy()
       }
@@ -252,7 +284,24 @@ export class PartUploader {
       core.info(
         `Part ${part.partNumber}: attempt ${attempt} of ${PART_RETRY.attempts} failed (${failure}); retrying in ${(delayMs / 1000).toFixed(1)} s`
       )
-      await sleep(delayMs, signal)
+      await sleep(delayMs, stop)
     }
+  }
+
+  /** Aborts the attempt when the part's bytes stop moving (read from disk = taken by the socket). */
+  private watch(body: ReadStream, stalled: AbortController, timeoutMs: number): NodeJS.Timeout {
+    let lastBytes = -1
+    let lastMove = Date.now()
+    return setInterval(
+      () => {
+        if (body.bytesRead !== lastBytes) {
+          lastBytes = body.bytesRead
+          lastMove = Date.now()
+        } else if (Date.now() - lastMove >= timeoutMs) {
+          stalled.abort(new StallError(Math.round(timeoutMs / 1000)))
+        }
+      },
+      Math.min(1000, timeoutMs / 4)
+    ).unref()
   }
 }

@@ -1,0 +1,234 @@
+// The resume ledger: a small JSON record per (app, pack, archive) kept in the Actions cache, so a
+// re-run after a failure or a cancellation sends only the parts not yet sent. It is a hint:
+// everything it names is re-read from App Store Connect before use, and without a cache service
+// (local runs, ACTIONS_CACHE_MODE=none, no runtime token, write denied) the action works the
+// same, without resume.
+import { createHash } from 'node:crypto'
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as cache from '@actions/cache'
+import * as core from '@actions/core'
+import type { DeliveryOptions } from './delivery.js'
+import { describeCause } from './errors.js'
+import type { ActionInputs } from './inputs.js'
+
+export interface LedgerRecord {
+  schema: 1
+  appId: string
+  assetPackIdentifier: string
+  /** The archive's size and sampled SHA-256 (see fingerprintArchive). */
+  fingerprint: string
+  versionId?: string
+  uploadFileId?: string
+  /** Part numbers of uploadFileId that the storage accepted. */
+  sentParts: number[]
+  /** The archive's MD5, once a run computed it. */
+  archiveMd5?: string
+  runId: string
+  runAttempt: string
+  updatedAt: string
+}
+
+const SCHEMA = 1
+/** A restore or save that takes longer is abandoned: the cache must never hold up a release. */
+const CACHE_CALL_TIMEOUT_MS = 10_000
+/** During an upload, progress is saved at most this often. */
+export const LEDGER_SAVE_INTERVAL_MS = 30_000
+const SAMPLES = 16
+const SAMPLE_SIZE = 64 * 1024
+
+/**
+ * The archive's identity for the cache key, without reading it whole: its size and the SHA-256
+ * of 16 evenly spaced 64 KiB samples. Two archives that differ only between samples share a
+ * key; that is safe, because the commit verifies the full checksum of the bytes Apple received.
+ */
+export async function fingerprintArchive(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256').update(String(size))
+  const file = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(SAMPLE_SIZE)
+    for (let i = 0; i < SAMPLES; i++) {
+      const position = Math.max(0, Math.floor(((size - SAMPLE_SIZE) * i) / (SAMPLES - 1)))
+      const { bytesRead } = await file.read(buffer, 0, SAMPLE_SIZE, position)
+      hash.update(buffer.subarray(0, bytesRead))
+    }
+  } finally {
+    await file.close()
+  }
+  return `${size}-${hash.digest('hex').slice(0, 32)}`
+}
+
+/** Why the cache cannot be used here, or undefined when it can. */
+function unavailableBecause(): string | undefined {
+  const mode = process.env.ACTIONS_CACHE_MODE
+  if (mode === 'none' || mode === 'read') return `ACTIONS_CACHE_MODE is ${mode}`
+  if (typeof cache.isFeatureAvailable !== 'function' || !cache.isFeatureAvailable())
+    return 'no cache service in this environment'
+  if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
+  return undefined
+}
+
+async function withTimeout<T>(what: string, promise: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      core.info(
+        `Resume ledger: ${what} took over ${CACHE_CALL_TIMEOUT_MS / 1000} s; going on without it.`
+      )
+      resolve(undefined)
+    }, CACHE_CALL_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } catch (error) {
+    core.info(`Resume ledger: ${what} failed (${describeCause(error)}); going on without it.`)
+    return undefined
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export class Ledger {
+  private saves = 0
+  private saving: Promise<void> = Promise.resolve()
+  private lastSave = 0
+  private dirty = false
+
+  private constructor(
+    /** What the previous run left, as restored (not yet checked against the API). */
+    readonly restored: LedgerRecord | undefined,
+    private record: LedgerRecord,
+    private readonly dir: string,
+    private readonly keyPrefix: string,
+    /** Off without a cache service, and after the first save the cache refused or failed. */
+    private enabled: boolean
+  ) {}
+
+  /** Restores the newest ledger of this (app, pack, archive), if the cache has one. */
+  static async restore(inputs: ActionInputs, versionId: string): Promise<Ledger> {
+    const { appId, assetPackIdentifier } = inputs
+    const fingerprint = await fingerprintArchive(inputs.archive.path, inputs.archive.size)
+    const runId = process.env.GITHUB_RUN_ID ?? 'local'
+    const runAttempt = process.env.GITHUB_RUN_ATTEMPT ?? '1'
+    // The path is part of the cache version: it must be the same string in every run.
+    const dir = join(process.env.RUNNER_TEMP ?? tmpdir(), 'asset-pack-release-ledger')
+    const keyPrefix = `asset-pack-release-ledger-v${SCHEMA}-${appId}-${assetPackIdentifier}-${fingerprint}-`
+    const fresh: LedgerRecord = {
+      schema: SCHEMA,
+      appId,
+      assetPackIdentifier,
+      fingerprint,
+      versionId,
+      sentParts: [],
+      runId,
+      runAttempt,
+      updatedAt: new Date().toISOString()
+    }
+    const reason = unavailableBecause()
+    if (reason) {
+      core.info(`Resume ledger off (${reason}): a re-run starts its upload over.`)
+      return new Ledger(undefined, fresh, dir, keyPrefix, false)
+    }
+    await mkdir(dir, { recursive: true })
+    // "latest" never prefix-matches a saved key (those continue with the run ID's digits).
+    const hit = await withTimeout(
+      'restore',
+      cache.restoreCache([dir], `${keyPrefix}latest`, [keyPrefix])
+    )
+    let restored: LedgerRecord | undefined
+    if (hit) {
+      try {
+        const parsed = JSON.parse(await readFile(join(dir, 'ledger.json'), 'utf8')) as LedgerRecord
+        if (
+          parsed.schema === SCHEMA &&
+          parsed.fingerprint === fingerprint &&
+          parsed.appId === appId &&
+          parsed.assetPackIdentifier === assetPackIdentifier
+        )
+          restored = parsed
+      } catch {
+        // A damaged entry is no ledger.
+      }
+      core.info(
+        restored
+          ? `Resume ledger restored from ${hit} (run ${restored.runId}, attempt ${restored.runAttempt}).`
+          : `Resume ledger ${hit} is unreadable; ignoring it.`
+      )
+      if (restored && restored.versionId !== versionId) {
+        core.info(
+          `The ledger is about version ${restored.versionId}, not ${versionId}; it is not used.`
+        )
+        restored = undefined
+      }
+    } else {
+      core.info('No resume ledger for this archive yet.')
+    }
+    return new Ledger(restored, fresh, dir, keyPrefix, true)
+  }
+
+  get current(): Readonly<LedgerRecord> {
+    return this.record
+  }
+
+  /** Whether saves reach a cache (for the summary's advice on re-runs). */
+  get active(): boolean {
+    return this.enabled
+  }
+
+  /** What deliverFile needs to resume from this ledger and to keep it up to date. */
+  hooks(): Pick<DeliveryOptions, 'resume' | 'onReserved' | 'onPartSent'> {
+    const { uploadFileId, sentParts } = this.restored ?? {}
+    return {
+      resume: uploadFileId && sentParts ? { uploadFileId, sentParts } : undefined,
+      onReserved: (id, sent) => this.update({ uploadFileId: id, sentParts: sent }),
+      onPartSent: (n) => this.partSent(n)
+    }
+  }
+
+  /** Records a milestone and saves it. */
+  update(patch: Partial<LedgerRecord>): void {
+    this.record = { ...this.record, ...patch, updatedAt: new Date().toISOString() }
+    this.dirty = true
+    this.save()
+  }
+
+  /** Records a sent part; saved at most every LEDGER_SAVE_INTERVAL_MS while parts go out. */
+  partSent(partNumber: number): void {
+    this.record.sentParts.push(partNumber)
+    this.dirty = true
+    if (Date.now() - this.lastSave >= LEDGER_SAVE_INTERVAL_MS) this.save()
+  }
+
+  /** Saves what is not saved yet and waits (bounded) for every save to end. */
+  async flush(): Promise<void> {
+    if (this.dirty) this.save()
+    await this.saving
+  }
+
+  /** Each save is a new cache entry: entries are immutable, and the newest wins on restore. */
+  private save(): void {
+    if (!this.enabled) return
+    this.lastSave = Date.now()
+    this.dirty = false
+    const snapshot = JSON.stringify(this.record, null, 2)
+    const key = `${this.keyPrefix}${this.record.runId}-${this.record.runAttempt}-${++this.saves}`
+    this.saving = this.saving.then(async () => {
+      const file = join(this.dir, 'ledger.json')
+      await writeFile(`${file}.tmp`, snapshot)
+      await rename(`${file}.tmp`, file)
+      if (!this.enabled) return
+      const id = await withTimeout('save', cache.saveCache([this.dir], key))
+      if (id === undefined || id === -1) {
+        // One line, once: the next saves would meet the same refusal.
+        this.enabled = false
+        if (id === -1)
+          core.info(
+            'Resume ledger not saved: the cache refused it (the job needs `actions: write` and cache-mode write). A re-run starts its upload over.'
+          )
+      } else {
+        core.debug(`Resume ledger saved as ${key}`)
+      }
+    })
+  }
+}
