@@ -1,7 +1,7 @@
 // Runs dist/index.js exactly as the runner does: INPUT_* variables (hyphens kept), GITHUB_OUTPUT
 // and GITHUB_STEP_SUMMARY files, a workspace as the working directory. Used by the demo, the
 // end-to-end tests and the benchmark.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +41,8 @@ export async function runAction(
     cwd?: string
     timeoutMs?: number
     nodeArgs?: string[]
+    /** Sees the running process (to signal it, as the runner does on cancel). */
+    onStart?: (child: ChildProcess) => void
   } = {}
 ): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'action-run-'))
@@ -63,6 +65,7 @@ export async function runAction(
     env,
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  options.onStart?.(child)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

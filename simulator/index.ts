@@ -302,6 +302,12 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       )
     if (file.assembly.committed)
       return refuse(409, 'InvalidState: the upload was committed; parts are no longer accepted')
+    if (random.chance(options.faults.storageStallRate)) {
+      // Take nothing more and never answer: the client has to notice on its own.
+      injected('stall')
+      req.pause()
+      return
+    }
     const resetAfter = random.chance(options.faults.storageResetRate)
       ? random.int(0, op.length - 1)
       : undefined

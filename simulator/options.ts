@@ -88,6 +88,8 @@ export interface FaultPolicy {
   storageFailureRate: number
   /** Share of storage PUTs whose connection is reset halfway through the body. */
   storageResetRate: number
+  /** Share of storage PUTs the storage stops reading and never answers (a stalled transfer). */
+  storageStallRate: number
   /** Probability that an API request starts a burst of 429s, and the burst's length. */
   rateLimitBurst: { probability: number; length: number }
   /** Chosen API calls answered with a status (5xx usually) before they run. */
@@ -157,6 +159,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
     seed: 1,
     storageFailureRate: 0,
     storageResetRate: 0,
+    storageStallRate: 0,
     rateLimitBurst: { probability: 0, length: 0 },
     injectStatus: [],
     dropResponse: [],

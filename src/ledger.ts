@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as cache from '@actions/cache'
 import * as core from '@actions/core'
+import { request } from 'undici'
 import type { DeliveryOptions } from './delivery.js'
+import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
 import type { ActionInputs } from './inputs.js'
 
@@ -23,8 +25,6 @@ export interface LedgerRecord {
   uploadFileId?: string
   /** Part numbers of uploadFileId that the storage accepted. */
   sentParts: number[]
-  /** The archive's MD5, once a run computed it. */
-  archiveMd5?: string
   runId: string
   runAttempt: string
   updatedAt: string
@@ -35,6 +35,7 @@ const SCHEMA = 1
 const CACHE_CALL_TIMEOUT_MS = 10_000
 /** During an upload, progress is saved at most this often. */
 export const LEDGER_SAVE_INTERVAL_MS = 30_000
+const PROBE_TIMEOUT_MS = 3000
 const SAMPLES = 16
 const SAMPLE_SIZE = 64 * 1024
 
@@ -60,12 +61,25 @@ export async function fingerprintArchive(path: string, size: number): Promise<st
 }
 
 /** Why the cache cannot be used here, or undefined when it can. */
-function unavailableBecause(): string | undefined {
+async function unavailableBecause(): Promise<string | undefined> {
   const mode = process.env.ACTIONS_CACHE_MODE
   if (mode === 'none' || mode === 'read') return `ACTIONS_CACHE_MODE is ${mode}`
   if (typeof cache.isFeatureAvailable !== 'function' || !cache.isFeatureAvailable())
     return 'no cache service in this environment'
   if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
+  // A service that cannot be reached would cost a warning per call (and retries): ask once.
+  const service = process.env.ACTIONS_RESULTS_URL ?? process.env.ACTIONS_CACHE_URL ?? ''
+  try {
+    const response = await request(new URL(service).origin, {
+      method: 'HEAD',
+      headersTimeout: PROBE_TIMEOUT_MS,
+      bodyTimeout: PROBE_TIMEOUT_MS,
+      signal: cancellation
+    })
+    await response.body.dump()
+  } catch (error) {
+    return `the cache service does not answer: ${describeCause(error)}`
+  }
   return undefined
 }
 
@@ -79,8 +93,12 @@ async function withTimeout<T>(what: string, promise: Promise<T>): Promise<T | un
       resolve(undefined)
     }, CACHE_CALL_TIMEOUT_MS)
   })
+  // Cancellation does not wait for the cache either.
+  const cancelled = new Promise<undefined>((resolve) =>
+    cancellation.addEventListener('abort', () => resolve(undefined), { once: true })
+  )
   try {
-    return await Promise.race([promise, timeout])
+    return await Promise.race([promise, timeout, cancelled])
   } catch (error) {
     core.info(`Resume ledger: ${what} failed (${describeCause(error)}); going on without it.`)
     return undefined
@@ -125,7 +143,7 @@ export class Ledger {
       runAttempt,
       updatedAt: new Date().toISOString()
     }
-    const reason = unavailableBecause()
+    const reason = await unavailableBecause()
     if (reason) {
       core.info(`Resume ledger off (${reason}): a re-run starts its upload over.`)
       return new Ledger(undefined, fresh, dir, keyPrefix, false)
@@ -198,6 +216,11 @@ export class Ledger {
     this.record.sentParts.push(partNumber)
     this.dirty = true
     if (Date.now() - this.lastSave >= LEDGER_SAVE_INTERVAL_MS) this.save()
+  }
+
+  /** The upload was committed: nothing is left to resume, so nothing more needs saving. */
+  settled(): void {
+    this.dirty = false
   }
 
   /** Saves what is not saved yet and waits (bounded) for every save to end. */

@@ -72,7 +72,7 @@ export async function run(): Promise<void> {
         () => inputs.archive.size
       )
       report.recordDelivery(delivery)
-      journal.update({ archiveMd5: delivery.digests.md5 })
+      journal.settled()
     }
     const versionId = report.outputs[Outputs.VersionId]!
     if (!inputs.waitForProcessing) {
