@@ -117,7 +117,8 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const totalBandwidth = new Bandwidth(options.faults.bandwidthTotal)
 
   function remainingBudget(keyId: string): number {
-    const times = (spent.get(keyId) ?? []).filter((t) => t > now() - HOUR_MS)
+    if (!spent.has(keyId)) spent.set(keyId, Array<number>(options.rateLimitSpent).fill(now()))
+    const times = spent.get(keyId)!.filter((t) => t > now() - HOUR_MS)
     spent.set(keyId, times)
     return options.rateLimitPerHour - times.length
   }

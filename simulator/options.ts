@@ -112,6 +112,8 @@ export interface SimulatorOptions {
   appId: string
   /** API requests a key may send per rolling hour. */
   rateLimitPerHour: number
+  /** Requests the key already spent this hour (other jobs share its budget). */
+  rateLimitSpent: number
   /** Packs (with versions) that exist before the first request. */
   packs: SeededPack[]
   /** Platforms a version gets when no manifest named them. */
@@ -139,6 +141,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   clockOffsetMs: 0,
   appId: '6449876543',
   rateLimitPerHour: 3500,
+  rateLimitSpent: 0,
   packs: [],
   defaultPlatforms: ['IOS'],
   validateContract: true,

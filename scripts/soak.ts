@@ -1,0 +1,155 @@
+// The soak: many consecutive runs of dist/index.js against one simulator under faults (storage
+// 5xx and resets, 429 bursts, lost create responses, latency). Every run must end COMPLETE with
+// the bytes verified, and there must be exactly one version per distinct archive (every archive
+// is released twice: the second run must reuse the first one's version).
+//   npm run soak [-- --runs 300]      (npm test runs 50)
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { startSimulator } from '../simulator/index.js'
+import { runAction } from './run-action.js'
+import { writeSamplePack } from './sample-pack.js'
+
+export interface SoakReport {
+  runs: number
+  completed: number
+  reused: number
+  distinctArchives: number
+  versions: number
+  /** Archives whose MD5 is held by more than one version (must be none). */
+  duplicated: number
+  failures: string[]
+  faults: Record<string, number>
+  retries: number
+  seconds: number
+}
+
+export async function runSoak(options: {
+  runs: number
+  seed?: number
+  size?: number
+  log?: (line: string) => void
+}): Promise<SoakReport> {
+  const started = Date.now()
+  const identifier = 'soak-pack'
+  const sim = await startSimulator({
+    upload: { partSize: 16 * 1024 },
+    processing: { assetMs: 100, manifestMs: 20 },
+    faults: {
+      seed: options.seed ?? 11,
+      storageFailureRate: 0.1,
+      storageResetRate: 0.03,
+      rateLimitBurst: { probability: 0.02, length: 3 },
+      dropResponse: [
+        {
+          method: 'POST',
+          path: '/v1/backgroundAssetVersions',
+          times: Math.max(1, Math.floor(options.runs / 10))
+        }
+      ],
+      latencyMs: 2
+    }
+  })
+  const dir = await mkdtemp(join(tmpdir(), 'soak-'))
+  const report: SoakReport = {
+    runs: 0,
+    completed: 0,
+    reused: 0,
+    distinctArchives: 0,
+    versions: 0,
+    duplicated: 0,
+    failures: [],
+    faults: {},
+    retries: 0,
+    seconds: 0
+  }
+  try {
+    const firstVersionOf = new Map<number, string>()
+    for (let i = 0; i < options.runs; i++) {
+      const k = Math.floor(i / 2)
+      const packDir = join(dir, `archive-${k}`)
+      if (i % 2 === 0)
+        await import('node:fs/promises').then((fs) => fs.mkdir(packDir, { recursive: true }))
+      const pack = await writeSamplePack(packDir, {
+        identifier,
+        size: (options.size ?? 200_000) + k * 1000,
+        seed: k + 1
+      })
+      const run = await runAction(
+        {
+          'app-id': sim.appId,
+          'asset-pack-identifier': identifier,
+          'archive-path': pack.archivePath,
+          'manifest-path': pack.manifestPath,
+          'key-id': sim.key.keyId,
+          'issuer-id': sim.key.issuerId!,
+          'private-key': sim.key.privateKeyPem,
+          'create-asset-pack': 'true',
+          'poll-interval': '0.2s',
+          'api-base-url': sim.baseUrl
+        },
+        { env: { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' } }
+      )
+      report.runs++
+      report.retries += Number(/Retries<\/td><td>(\d+)/.exec(run.summary)?.[1] ?? 0)
+      const version = run.outputs['version-id']
+      const held = [...sim.store.uploadFiles.values()].find(
+        (f) => f.id === run.outputs['upload-file-id']
+      )?.committedChecksums?.file?.hash
+      const ok =
+        run.exitCode === 0 &&
+        run.outputs.state === 'COMPLETE' &&
+        held === pack.md5 &&
+        run.outputs['archive-md5'] === pack.md5
+      const reuseOk =
+        i % 2 === 0 || (run.outputs.reused === 'true' && version === firstVersionOf.get(k))
+      if (i % 2 === 0) firstVersionOf.set(k, version)
+      if (ok && reuseOk) report.completed++
+      else
+        report.failures.push(
+          `run ${i + 1}: exit ${run.exitCode}, state ${run.outputs.state}, reused ${run.outputs.reused}\n${run.stdout
+            .split('\n')
+            .filter((l) => l.startsWith('::error'))
+            .join('\n')}`
+        )
+      if (run.outputs.reused === 'true') report.reused++
+      options.log?.(
+        `run ${i + 1}/${options.runs}: ${ok && reuseOk ? 'ok' : 'FAILED'} (version ${run.outputs.version}, reused ${run.outputs.reused})`
+      )
+    }
+    report.distinctArchives = firstVersionOf.size
+    report.versions = sim.store.versions.size
+    const holders = new Map<string, number>()
+    for (const v of sim.store.versions.values()) {
+      const hash = v.assetFileId
+        ? sim.store.uploadFiles.get(v.assetFileId)?.committedChecksums?.file?.hash
+        : undefined
+      if (hash) holders.set(hash, (holders.get(hash) ?? 0) + 1)
+    }
+    report.duplicated = [...holders.values()].filter((n) => n > 1).length
+    report.faults = { ...sim.faultsInjected }
+    if (sim.contractViolations.length) report.failures.push(...sim.contractViolations)
+    if (sim.securityViolations.length) report.failures.push(...sim.securityViolations)
+  } finally {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+    report.seconds = (Date.now() - started) / 1000
+  }
+  return report
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--runs')
+  const runs = i >= 0 ? Number(process.argv[i + 1]) : 300
+  const report = await runSoak({
+    runs,
+    size: 1_000_000,
+    log: (line) => process.stderr.write(`${line}\n`)
+  })
+  console.log(JSON.stringify(report, null, 2))
+  process.exitCode =
+    report.failures.length || report.versions !== report.distinctArchives || report.duplicated
+      ? 1
+      : 0
+}
