@@ -69,8 +69,7 @@ export async function runSoak(options: {
     for (let i = 0; i < options.runs; i++) {
       const k = Math.floor(i / 2)
       const packDir = join(dir, `archive-${k}`)
-      if (i % 2 === 0)
-        await import('node:fs/promises').then((fs) => fs.mkdir(packDir, { recursive: true }))
+      await mkdir(packDir, { recursive: true })
       const pack = await writeSamplePack(packDir, {
         identifier,
         size: (options.size ?? 200_000) + k * 1000,
