@@ -34,13 +34,15 @@ export async function runSoak(options: {
   const started = Date.now()
   const identifier = 'soak-pack'
   const sim = await startSimulator({
+    // The soak is about faults; a long one would otherwise spend the key's real hourly budget.
+    rateLimitPerHour: 1_000_000,
     upload: { partSize: 16 * 1024 },
     processing: { assetMs: 100, manifestMs: 20 },
     faults: {
       seed: options.seed ?? 11,
       storageFailureRate: 0.1,
       storageResetRate: 0.03,
-      rateLimitBurst: { probability: 0.02, length: 3 },
+      rateLimitBurst: { probability: 0.02, durationMs: 30 },
       dropResponse: [
         {
           method: 'POST',

@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AscApi } from './api.js'
+import { AscApi, type ApiRequest, type Reply } from './api.js'
+import { ReviewApi, type SeededSubmission } from './review.js'
 import { generateApiKey, verifyBearer, type ApiKey } from './auth.js'
 import { ContractValidator, type MatchedOperation } from './contract.js'
 import {
@@ -29,6 +30,7 @@ import { Bandwidth, receivePart, UrlSigner } from './storage.js'
 
 export * from './options.js'
 export type { ApiKey } from './auth.js'
+export type { SeededSubmission } from './review.js'
 
 export interface LoggedRequest {
   method: string
@@ -59,6 +61,9 @@ export interface Simulator {
   /** Counts of injected faults by kind. */
   readonly faultsInjected: Record<string, number>
   seedPack: AscApi['seedPack']
+  /** Review submissions and their items (see review.ts). */
+  readonly review: Pick<ReviewApi, 'submissions' | 'items'>
+  seedReviewSubmission(seed: SeededSubmission): ReturnType<ReviewApi['seed']>
   /** The simulator's clock (the machine's plus `clockOffsetMs`). */
   now(): number
   close(): Promise<void>
@@ -96,7 +101,11 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const store = new Store(() => baseUrl)
   const signer = new UrlSigner(randomBytes(32))
   const api = new AscApi(store, options, random, signer, spoolDir, () => baseUrl, now)
-  const handlers = api.handlers
+  const review = new ReviewApi(store, options, random, () => baseUrl, now)
+  const handlers: Record<string, (r: ApiRequest) => Promise<Reply> | Reply> = {
+    ...api.handlers,
+    ...review.handlers
+  }
   const keys = new Map<string, ApiKey>()
   const addKey = (kind: 'team' | 'individual' = 'team') => {
     const key = generateApiKey(kind)
@@ -113,7 +122,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const faultsInjected: Record<string, number> = {}
   const injected = (kind: string) => (faultsInjected[kind] = (faultsInjected[kind] ?? 0) + 1)
   const spent = new Map<string, number[]>()
-  let burstLeft = 0
+  let burstUntil = 0
   const totalBandwidth = new Bandwidth(options.faults.bandwidthTotal)
 
   function remainingBudget(keyId: string): number {
@@ -171,8 +180,10 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       if (verdict.keyId && keys.has(verdict.keyId)) rateRemaining = remainingBudget(verdict.keyId)
       if (!verdict.ok) throw notAuthorized()
       if (rateRemaining <= 0) throw rateLimited()
-      if (burstLeft > 0 || random.chance(options.faults.rateLimitBurst.probability)) {
-        burstLeft = (burstLeft || options.faults.rateLimitBurst.length) - 1
+      // A burst is a stretch of time in which every request is refused, as a real limiter does.
+      if (Date.now() < burstUntil || random.chance(options.faults.rateLimitBurst.probability)) {
+        if (Date.now() >= burstUntil)
+          burstUntil = Date.now() + options.faults.rateLimitBurst.durationMs
         injected('429')
         throw rateLimited()
       }
@@ -385,6 +396,8 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     securityViolations,
     faultsInjected,
     seedPack: (seed) => api.seedPack(seed),
+    review,
+    seedReviewSubmission: (seed) => review.seed(options.appId, seed),
     now,
     async close() {
       api.close()

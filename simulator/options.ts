@@ -90,8 +90,8 @@ export interface FaultPolicy {
   storageResetRate: number
   /** Share of storage PUTs the storage stops reading and never answers (a stalled transfer). */
   storageStallRate: number
-  /** Probability that an API request starts a burst of 429s, and the burst's length. */
-  rateLimitBurst: { probability: number; length: number }
+  /** Probability that an API request starts a burst of 429s, and how long the burst lasts. */
+  rateLimitBurst: { probability: number; durationMs: number }
   /** Chosen API calls answered with a status (5xx usually) before they run. */
   injectStatus: InjectedStatus[]
   /** Chosen API calls that run (and create) and then lose their connection without an answer. */
@@ -116,6 +116,8 @@ export interface SimulatorOptions {
   rateLimitSpent: number
   /** Packs (with versions) that exist before the first request. */
   packs: SeededPack[]
+  /** The app has an approved version (before that, packs go to review only with the first app version). */
+  appApproved: boolean
   /** Platforms a version gets when no manifest named them. */
   defaultPlatforms: Platform[]
   /** Records every request and response against the spec (on by default; off for the benchmark). */
@@ -143,6 +145,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   rateLimitPerHour: 3500,
   rateLimitSpent: 0,
   packs: [],
+  appApproved: true,
   defaultPlatforms: ['IOS'],
   validateContract: true,
   upload: {
@@ -163,7 +166,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
     storageFailureRate: 0,
     storageResetRate: 0,
     storageStallRate: 0,
-    rateLimitBurst: { probability: 0, length: 0 },
+    rateLimitBurst: { probability: 0, durationMs: 0 },
     injectStatus: [],
     dropResponse: [],
     latencyMs: 0,

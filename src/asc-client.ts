@@ -26,6 +26,15 @@ export type UploadFileUpdateAttributes = NonNullable<
 >
 export type VersionsResponse = Schemas['BackgroundAssetVersionsResponse']
 export type VersionResponse = Schemas['BackgroundAssetVersionResponse']
+export type ReviewSubmission = Schemas['ReviewSubmission']
+export type ReviewSubmissionItem = Schemas['ReviewSubmissionItem']
+export type ReviewSubmissionState = NonNullable<
+  NonNullable<ReviewSubmission['attributes']>['state']
+>
+export interface ReviewSubmissionsPage {
+  submissions: ReviewSubmission[]
+  items: ReviewSubmissionItem[]
+}
 type Included = NonNullable<VersionsResponse['included']>[number]
 
 export type Query = Record<string, string | number>
@@ -213,6 +222,117 @@ export class AppStoreConnectClient {
         `/v1/backgroundAssetUploadFiles/${id}`,
         {},
         { idempotent, body }
+      )
+    ).data
+  }
+
+  // ---- review submissions ------------------------------------------------------------------
+
+  /** An app's review submissions in the given states (and platform), with their items. */
+  async listReviewSubmissions(
+    appId: string,
+    states: ReviewSubmissionState[],
+    platform?: string
+  ): Promise<ReviewSubmissionsPage> {
+    const query: Query = {
+      'filter[app]': appId,
+      'filter[state]': states.join(','),
+      include: 'items',
+      'limit[items]': 50,
+      limit: PAGE_LIMIT
+    }
+    if (platform) query['filter[platform]'] = platform
+    const submissions: ReviewSubmission[] = []
+    const items: ReviewSubmissionItem[] = []
+    for await (const page of this.pages<Schemas['ReviewSubmissionsResponse']>(
+      '/v1/reviewSubmissions',
+      query
+    )) {
+      submissions.push(...page.data)
+      items.push(
+        ...((page.included ?? []).filter(
+          (r) => r.type === 'reviewSubmissionItems'
+        ) as ReviewSubmissionItem[])
+      )
+    }
+    return { submissions, items }
+  }
+
+  async createReviewSubmission(appId: string, platform: string): Promise<ReviewSubmission> {
+    const body: Schemas['ReviewSubmissionCreateRequest'] = {
+      data: {
+        type: 'reviewSubmissions',
+        attributes: { platform: platform as Schemas['Platform'] },
+        relationships: { app: { data: { type: 'apps', id: appId } } }
+      }
+    }
+    return (
+      await this.call<Schemas['ReviewSubmissionResponse']>(
+        'POST',
+        '/v1/reviewSubmissions',
+        {},
+        { idempotent: false, body }
+      )
+    ).data
+  }
+
+  /** A submission's items with their background asset versions (to see which pack each is of). */
+  async listReviewSubmissionItems(
+    submissionId: string
+  ): Promise<{ items: ReviewSubmissionItem[]; versions: BackgroundAssetVersion[] }> {
+    const items: ReviewSubmissionItem[] = []
+    const versions: BackgroundAssetVersion[] = []
+    for await (const page of this.pages<Schemas['ReviewSubmissionItemsResponse']>(
+      `/v1/reviewSubmissions/${submissionId}/items`,
+      { include: 'backgroundAssetVersion', limit: PAGE_LIMIT }
+    )) {
+      items.push(...page.data)
+      versions.push(
+        ...((page.included ?? []).filter(
+          (r) => r.type === 'backgroundAssetVersions'
+        ) as BackgroundAssetVersion[])
+      )
+    }
+    return { items, versions }
+  }
+
+  async addBackgroundAssetVersionToReview(
+    submissionId: string,
+    versionId: string
+  ): Promise<ReviewSubmissionItem> {
+    const body: Schemas['ReviewSubmissionItemCreateRequest'] = {
+      data: {
+        type: 'reviewSubmissionItems',
+        relationships: {
+          reviewSubmission: { data: { type: 'reviewSubmissions', id: submissionId } },
+          backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } }
+        }
+      }
+    }
+    return (
+      await this.call<Schemas['ReviewSubmissionItemResponse']>(
+        'POST',
+        '/v1/reviewSubmissionItems',
+        {},
+        { idempotent: false, body }
+      )
+    ).data
+  }
+
+  /** Submits (`submitted: true`) or cancels (`canceled: true`) a review submission. */
+  async updateReviewSubmission(
+    id: string,
+    attributes: { submitted: true } | { canceled: true }
+  ): Promise<ReviewSubmission> {
+    const body: Schemas['ReviewSubmissionUpdateRequest'] = {
+      data: { type: 'reviewSubmissions', id, attributes }
+    }
+    return (
+      await this.call<Schemas['ReviewSubmissionResponse']>(
+        'PATCH',
+        `/v1/reviewSubmissions/${id}`,
+        {},
+        { idempotent: false, body }
       )
     ).data
   }

@@ -16,6 +16,10 @@ export enum Inputs {
   PollInterval = 'poll-interval',
   UploadConcurrency = 'upload-concurrency',
   StallTimeout = 'stall-timeout',
+  SubmitForReview = 'submit-for-review',
+  DispatchEvent = 'dispatch-event',
+  GithubToken = 'github-token',
+  ReviewPlatform = 'review-platform',
   DryRun = 'dry-run',
   ApiBaseUrl = 'api-base-url'
 }
@@ -29,7 +33,9 @@ export enum Outputs {
   UploadFileId = 'upload-file-id',
   ManifestUploadFileId = 'manifest-upload-file-id',
   ArchiveMd5 = 'archive-md5',
-  Reused = 'reused'
+  Reused = 'reused',
+  ReviewSubmissionId = 'review-submission-id',
+  ReviewSubmissionState = 'review-submission-state'
 }
 
 /** Defaults as action.yml declares them (the runner passes them; these cover direct runs). */
@@ -41,6 +47,7 @@ export const DEFAULTS = {
   [Inputs.PollInterval]: '15s',
   [Inputs.UploadConcurrency]: '8',
   [Inputs.StallTimeout]: '60s',
+  [Inputs.SubmitForReview]: 'false',
   [Inputs.DryRun]: 'false',
   [Inputs.ApiBaseUrl]: 'https://api.appstoreconnect.apple.com'
 } as const
@@ -57,3 +64,12 @@ export const JWT_RENEW_MARGIN_SECONDS = 300
 export const PAGE_LIMIT = 200
 /** Log upload progress at most this often. */
 export const PROGRESS_INTERVAL_MS = 5000
+
+/** App Store Connect platforms, and the manifest's names for them. */
+export const PLATFORMS = {
+  IOS: 'iOS',
+  MAC_OS: 'macOS',
+  TV_OS: 'tvOS',
+  VISION_OS: 'visionOS'
+} as const
+export type Platform = keyof typeof PLATFORMS

@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import * as core from '@actions/core'
 import { identifyArchive, type ArchiveSignature } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './auth.js'
-import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY } from './constants.js'
+import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PLATFORMS, type Platform } from './constants.js'
 import { InputError } from './errors.js'
 import { checkManifest, type CheckedManifest } from './manifest.js'
 
@@ -39,6 +39,12 @@ export interface ActionInputs {
   uploadConcurrency: number
   /** A part whose bytes stop moving this long is aborted and sent again. */
   stallTimeoutMs: number
+  /** Submit the COMPLETE version for App Store review. */
+  submitForReview: boolean
+  /** The review submission's platform; undefined: the version's single platform. */
+  reviewPlatform?: Platform
+  /** A repository_dispatch event type to send once the version is COMPLETE, with its token. */
+  dispatch?: { eventType: string; token: string }
   dryRun: boolean
   /** API root without a trailing slash, e.g. https://api.appstoreconnect.apple.com */
   apiBaseUrl: URL
@@ -180,6 +186,73 @@ async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | 
   return { keyId, issuerId: issuerId || undefined, privateKey: parsed.key }
 }
 
+function readReviewPlatform(
+  submit: boolean,
+  wait: boolean,
+  manifest: ManifestFile | undefined,
+  problems: Problems
+): Platform | undefined {
+  const text = input(Inputs.ReviewPlatform)
+  const names = Object.keys(PLATFORMS) as Platform[]
+  const platform = text
+    ? (names.find((p) => p === text) ??
+      void problems.add(
+        Inputs.ReviewPlatform,
+        `expected one of ${names.join(', ')}, got '${text}'.`
+      ))
+    : undefined
+  if (!submit) return platform
+  if (!wait)
+    problems.add(
+      Inputs.SubmitForReview,
+      'needs wait-for-processing: true: only a processed (COMPLETE) version can be submitted for review.'
+    )
+  // The manifest names the version's platforms: a choice that is missing or impossible shows now.
+  const declared = manifest?.platforms
+    .map((name) => names.find((p) => PLATFORMS[p] === name))
+    .filter((p): p is Platform => !!p)
+  if (declared && !platform && declared.length > 1) {
+    problems.add(
+      Inputs.ReviewPlatform,
+      `is needed: the manifest declares ${declared.join(', ')}, and a review submission is for one platform.`
+    )
+  } else if (declared && platform && !declared.includes(platform)) {
+    problems.add(
+      Inputs.ReviewPlatform,
+      `is ${platform}, but the manifest declares only ${declared.join(', ')}.`
+    )
+  }
+  return platform
+}
+
+function readDispatch(wait: boolean, problems: Problems): ActionInputs['dispatch'] {
+  const eventType = input(Inputs.DispatchEvent)
+  const token = input(Inputs.GithubToken)
+  if (token) core.setSecret(token)
+  if (!eventType) return undefined
+  if (!/^[\w.:-]{1,100}$/.test(eventType))
+    problems.add(
+      Inputs.DispatchEvent,
+      `expected an event type of letters, digits, '.', ':', '_' or '-' (at most 100), got '${eventType}'.`
+    )
+  if (!wait)
+    problems.add(
+      Inputs.DispatchEvent,
+      'needs wait-for-processing: true: the event is sent once the version is COMPLETE.'
+    )
+  if (!token)
+    problems.add(
+      Inputs.GithubToken,
+      'is required with dispatch-event (the default is the job’s GITHUB_TOKEN).'
+    )
+  if (!/^[^/]+\/[^/]+$/.test(process.env.GITHUB_REPOSITORY ?? ''))
+    problems.add(
+      Inputs.DispatchEvent,
+      'needs GITHUB_REPOSITORY (owner/repo), which the runner sets.'
+    )
+  return { eventType, token }
+}
+
 function readApiBaseUrl(problems: Problems): URL {
   const text = input(Inputs.ApiBaseUrl).replace(/\/+$/, '')
   let url: URL | undefined
@@ -258,6 +331,9 @@ export async function getInputs(): Promise<ActionInputs> {
     )
   }
   const stallTimeoutMs = readDuration(Inputs.StallTimeout, problems, 3_600_000)
+  const submitForReview = readBoolean(Inputs.SubmitForReview, problems)
+  const reviewPlatform = readReviewPlatform(submitForReview, waitForProcessing, manifest, problems)
+  const dispatch = readDispatch(waitForProcessing, problems)
   const apiBaseUrl = readApiBaseUrl(problems)
   if (problems.list.length) throw new InputError(problems.list)
   return {
@@ -273,6 +349,9 @@ export async function getInputs(): Promise<ActionInputs> {
     pollIntervalMs,
     uploadConcurrency,
     stallTimeoutMs,
+    submitForReview,
+    reviewPlatform,
+    dispatch,
     dryRun,
     apiBaseUrl
   }

@@ -7,10 +7,12 @@ import { TokenProvider } from './auth.js'
 import { listenForCancellation } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
+import { sendDispatch } from './dispatch.js'
 import { getInputs } from './inputs.js'
 import { Ledger } from './ledger.js'
 import { readVersion, waitForVersion } from './processing.js'
 import { RunReport } from './report.js'
+import { reviewPlatformFor, submitForReview } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './upload.js'
 import { chooseVersion } from './version.js'
@@ -45,7 +47,8 @@ export async function run(): Promise<void> {
       })
     )
     report.recordVersion(choice.version)
-    if (inputs.dryRun) return report.finishDryRun(choice.kind, (await checksums.get()).md5)
+    if (inputs.dryRun)
+      return report.finishDryRun(choice.kind, (await checksums.get()).md5, inputs.submitForReview)
     if (choice.kind === 'reuse') {
       report.recordReuse(choice.assetFile.id, (await checksums.get()).md5)
     } else {
@@ -79,11 +82,23 @@ export async function run(): Promise<void> {
       const now = await readVersion(api, versionId)
       report.recordVersion(now.version, now.internalBetaState)
     } else {
-      await report.phase('Waiting for processing', () =>
+      const processed = await report.phase('Waiting for processing', () =>
         waitForVersion(api, versionId, poll, (p) =>
           report.recordVersion(p.version, p.internalBetaState)
         )
       )
+      if (inputs.dispatch)
+        await report.phase('Sending repository_dispatch', () =>
+          sendDispatch(inputs.dispatch!.token, inputs.dispatch!.eventType, report.dispatchPayload())
+        )
+      if (inputs.submitForReview) {
+        const platform = reviewPlatformFor(processed.version, inputs.reviewPlatform)
+        report.recordReview(
+          await report.phase('Submitting for App Store review', () =>
+            submitForReview(api, inputs.appId, pack!.id, processed.version, platform)
+          )
+        )
+      }
     }
   } catch (error) {
     report.fail(error)

@@ -4,7 +4,9 @@ import * as core from '@actions/core'
 import type { BackgroundAssetVersion } from './asc-client.js'
 import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
+import type { DispatchPayload } from './dispatch.js'
 import type { ActionInputs } from './inputs.js'
+import type { ReviewResult } from './review.js'
 import type { VersionChoice } from './version.js'
 import { CancelledError } from './cancellation.js'
 import { InputError, ProcessingFailedError } from './errors.js'
@@ -29,6 +31,7 @@ export class RunReport {
   readonly phases: Phase[] = []
   readonly appleMessages: AppleMessage[] = []
   readonly warnings: string[] = []
+  appId?: string
   assetPackIdentifier?: string
   archiveName?: string
   archiveSize?: number
@@ -76,13 +79,14 @@ export class RunReport {
   }
 
   describe(inputs: ActionInputs): void {
+    this.appId = inputs.appId
     this.assetPackIdentifier = inputs.assetPackIdentifier
     this.archiveName = inputs.archive.fileName
     this.archiveSize = inputs.archive.size
     this.dryRun = inputs.dryRun
   }
 
-  finishDryRun(kind: VersionChoice['kind'], md5: string): void {
+  finishDryRun(kind: VersionChoice['kind'], md5: string, review: boolean): void {
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, String(kind === 'reuse'))
     const plan = {
@@ -91,7 +95,7 @@ export class RunReport {
       create: 'create a new version and upload into it'
     }[kind]
     this.notes.push(
-      `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}. Nothing was written.`
+      `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${review ? ', then submit it for App Store review' : ''}. Nothing was written.`
     )
     core.info(this.notes[this.notes.length - 1])
   }
@@ -102,6 +106,28 @@ export class RunReport {
     this.set(Outputs.Reused, 'true')
     this.notes.push(
       `Version ${this.outputs[Outputs.Version]} already holds this exact archive (same size and checksum): nothing was uploaded.`
+    )
+  }
+
+  /** What a repository_dispatch tells the next workflow about this release. */
+  dispatchPayload(): DispatchPayload {
+    const o = this.outputs
+    return {
+      appId: this.appId ?? '',
+      assetPackIdentifier: this.assetPackIdentifier ?? '',
+      versionId: o[Outputs.VersionId] ?? '',
+      version: o[Outputs.Version] ?? '',
+      state: o[Outputs.State] ?? ''
+    }
+  }
+
+  recordReview(review: ReviewResult): void {
+    this.set(Outputs.ReviewSubmissionId, review.submission.id)
+    this.set(Outputs.ReviewSubmissionState, review.submission.attributes?.state)
+    this.notes.push(
+      review.alreadySubmitted
+        ? `The version was already in review submission ${review.submission.id} (${review.submission.attributes?.state}); nothing was changed.`
+        : `Submitted for App Store review in ${review.reusedDraft ? "the app's open draft" : 'a new submission'} ${review.submission.id} (${review.submission.attributes?.state}).`
     )
   }
 

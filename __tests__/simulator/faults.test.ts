@@ -59,7 +59,7 @@ test('storage failure rate and connection resets follow the seed', async () => {
 test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async () => {
   sim = await startSimulator({
     faults: {
-      rateLimitBurst: { probability: 1, length: 2 },
+      rateLimitBurst: { probability: 1, durationMs: 200 },
       injectStatus: [{ method: 'GET', path: '/v1/backgroundAssets/{id}', status: 503, times: 1 }],
       dropResponse: [{ method: 'POST', path: '/v1/backgroundAssetVersions', times: 1 }]
     }
@@ -70,7 +70,8 @@ test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async ()
   expect(
     (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))).status
   ).toBe(429)
-  sim.options.faults.rateLimitBurst = { probability: 0, length: 0 }
+  sim.options.faults.rateLimitBurst = { probability: 0, durationMs: 0 }
+  await new Promise((resolve) => setTimeout(resolve, 250))
   const pack = await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, 'x'))
   expect(pack.status).toBe(201)
   const failed = await call(sim, 'GET', `/v1/backgroundAssets/${pack.body.data.id}`)

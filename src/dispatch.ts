@@ -1,0 +1,38 @@
+// Optional: once the version is COMPLETE, start another workflow (a TestFlight job) with a
+// repository_dispatch event, through @actions/github.
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+
+export interface DispatchPayload {
+  appId: string
+  assetPackIdentifier: string
+  versionId: string
+  version: string
+  state: string
+}
+
+export async function sendDispatch(
+  token: string,
+  eventType: string,
+  payload: DispatchPayload
+): Promise<void> {
+  const { owner, repo } = github.context.repo
+  const octokit = github.getOctokit(token)
+  try {
+    await octokit.rest.repos.createDispatchEvent({
+      owner,
+      repo,
+      event_type: eventType,
+      client_payload: { ...payload }
+    })
+  } catch (error) {
+    const status = (error as { status?: number }).status
+    throw new Error(
+      `dispatch-event: GitHub refused the repository_dispatch '${eventType}' to ${owner}/${repo} (${status ?? ''} ${(error as Error).message}). ` +
+        'The token needs contents: write on this repository (add it to the job’s permissions).'
+    )
+  }
+  core.info(
+    `Sent repository_dispatch '${eventType}' to ${owner}/${repo} with version ${payload.version} (${payload.versionId}).`
+  )
+}
