@@ -1,0 +1,85 @@
+// action.yml is the contract: every input src reads and every output it sets is declared there
+// (and the reverse), runs on node24 from dist, and the README's tables say the same.
+import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { parse } from 'yaml'
+import { Inputs, Outputs, DEFAULTS } from '../src/constants.js'
+
+const root = new URL('../', import.meta.url)
+const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
+  runs: { using: string; main: string }
+  branding: { icon: string; color: string }
+  inputs: Record<string, { description: string; required?: boolean; default?: string }>
+  outputs: Record<string, { description: string }>
+}
+const sources = readdirSync(new URL('src/', root))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => readFileSync(new URL(`src/${f}`, root), 'utf8'))
+  .join('\n')
+const readme = readFileSync(new URL('README.md', root), 'utf8')
+
+function table(heading: string): Map<string, string[]> {
+  const section = readme.split(new RegExp(`^## ${heading}$`, 'm'))[1].split('\n## ')[0]
+  const rows = section.split('\n').filter((l) => /^\| `[a-z0-9-]+`/.test(l))
+  return new Map(
+    rows
+      .map((l) =>
+        l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim())
+      )
+      .map(([name, ...rest]) => [name.replace(/`/g, ''), rest])
+  )
+}
+
+test('runs on node24 from dist/index.js, with branding', () => {
+  expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+  expect(existsSync(new URL(action.runs.main, root))).toBe(true)
+  expect(action.branding.icon && action.branding.color).toBeTruthy()
+})
+
+test('inputs: declared = read by src; each described; defaults quoted and equal to the code’s', () => {
+  expect(Object.keys(action.inputs).sort()).toEqual(Object.values(Inputs).sort())
+  for (const name of Object.values(Inputs)) {
+    const member = Object.entries(Inputs).find(([, v]) => v === name)![0]
+    expect(sources).toMatch(new RegExp(`Inputs\\.${member}\\b`))
+  }
+  // Inputs are read only through the enum, never by a string literal.
+  expect(sources).not.toMatch(/getInput\(\s*['"`]/)
+  const text = readFileSync(new URL('action.yml', root), 'utf8')
+  for (const [name, spec] of Object.entries(action.inputs)) {
+    expect(spec.description.length).toBeGreaterThan(10)
+    const fallback = (DEFAULTS as Record<string, string>)[name]
+    if (spec.default !== undefined && !spec.default.startsWith('${{')) {
+      expect(text).toMatch(
+        new RegExp(
+          `${name}:[\\s\\S]*?default: '${spec.default.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`
+        )
+      )
+      expect(fallback).toBe(spec.default)
+    }
+  }
+})
+
+test('outputs: declared = set by src, each described', () => {
+  expect(Object.keys(action.outputs).sort()).toEqual(Object.values(Outputs).sort())
+  for (const [member] of Object.entries(Outputs))
+    expect(sources).toMatch(new RegExp(`Outputs\\.${member}\\b`))
+  for (const spec of Object.values(action.outputs))
+    expect(spec.description.length).toBeGreaterThan(10)
+})
+
+test("the README's inputs and outputs tables list exactly action.yml's, with its defaults", () => {
+  const inputs = table('Inputs')
+  expect([...inputs.keys()].sort()).toEqual(Object.keys(action.inputs).sort())
+  for (const [name, spec] of Object.entries(action.inputs)) {
+    const [documentedDefault] = inputs.get(name)!
+    const expected = spec.required
+      ? 'required'
+      : spec.default === undefined
+        ? '—'
+        : `\`${spec.default}\``
+    expect(`${name}: ${documentedDefault}`).toBe(`${name}: ${expected}`)
+  }
+  expect([...table('Outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort())
+})
