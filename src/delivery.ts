@@ -10,8 +10,8 @@ import type {
 import { AscApiError, UncertainOutcomeError } from './errors.js'
 import type { ManifestFile } from './inputs.js'
 import { waitForUploadFile, type PollOptions } from './processing.js'
+import { formatSize } from './format.js'
 import {
-  mib,
   Progress,
   planParts,
   UploadPlanError,
@@ -197,7 +197,7 @@ export async function deliverFile(
   const checksum = `checksum ${announced?.file?.algorithm ?? 'MD5'}${announced?.composite ? ' + composite MD5' : ''}`
   core.info(
     resumed
-      ? `Resuming upload file ${reservation.id}: ${alreadySent.size} of ${parts.length} parts were sent by an earlier run; sending the other ${toSend.length} (${mib(bytesOf(toSend))}); ${checksum}`
+      ? `Resuming upload file ${reservation.id}: ${alreadySent.size} of ${parts.length} parts were sent by an earlier run; sending the other ${toSend.length} (${formatSize(bytesOf(toSend))}); ${checksum}`
       : `Reserved upload file ${reservation.id}: ${parts.length} part(s); ${checksum}`
   )
   const send = async (batch: PartPlan[]) => {
@@ -229,6 +229,11 @@ export async function deliverFile(
     stats.retries += again.retries
     checksumForm = await commit(client, reservation, digests)
   }
+  const algorithm =
+    checksumForm === 'sourceFileChecksums' ? (announced?.file?.algorithm ?? 'MD5') : 'MD5'
+  core.info(
+    `Sent ${formatSize(stats.bytes)} in ${stats.parts} part(s) (${stats.retries} retried); committed with ${checksumForm} (${algorithm}).`
+  )
   return { uploadFile: reservation, digests, stats, checksumForm, resumedParts: alreadySent.size }
 }
 
@@ -266,5 +271,10 @@ export async function preflightManifest(
     },
     { stallTimeoutMs }
   )
-  return waitForUploadFile(client, delivery.uploadFile.id, `Manifest ${manifest.fileName}`, poll)
+  return waitForUploadFile(
+    client,
+    delivery.uploadFile.id,
+    `Manifest preflight (${manifest.fileName})`,
+    poll
+  )
 }

@@ -7,6 +7,7 @@ import { identifyArchive, type ArchiveSignature } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './auth.js'
 import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PLATFORMS, type Platform } from './constants.js'
 import { InputError } from './errors.js'
+import { formatSize } from './format.js'
 import { checkManifest, type CheckedManifest } from './manifest.js'
 
 export interface ArchiveFile {
@@ -336,6 +337,10 @@ export async function getInputs(): Promise<ActionInputs> {
   const dispatch = readDispatch(waitForProcessing, problems)
   const apiBaseUrl = readApiBaseUrl(problems)
   if (problems.list.length) throw new InputError(problems.list)
+  core.info(
+    `${archive!.fileName}: ${formatSize(archive!.size)} Apple Archive (${archive!.signature})` +
+      `${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}; API key ${credentials!.keyId} (${credentials!.issuerId ? 'team' : 'individual'})${dryRun ? '; dry run' : ''}`
+  )
   return {
     appId,
     assetPackIdentifier,

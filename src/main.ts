@@ -53,7 +53,6 @@ export async function run(): Promise<void> {
       report.recordReuse(choice.assetFile.id, (await checksums.get()).md5)
     } else {
       const versionId = choice.version!.id
-      const journal = (ledger = await Ledger.restore(inputs, versionId))
       const parts = (uploader = PartUploader.create(inputs.uploadConcurrency))
       if (inputs.manifest) {
         const manifest = inputs.manifest
@@ -64,18 +63,20 @@ export async function run(): Promise<void> {
       }
       const delivery = await report.phase(
         'Uploading the archive',
-        () =>
-          deliverFile(
+        async () => {
+          const journal = (ledger = await Ledger.restore(inputs, versionId))
+          return deliverFile(
             api,
             parts,
             versionId,
             { assetType: 'ASSET', ...inputs.archive },
             { stallTimeoutMs: inputs.stallTimeoutMs, known: checksums.known, ...journal.hooks() }
-          ),
+          )
+        },
         () => inputs.archive.size
       )
       report.recordDelivery(delivery)
-      journal.settled()
+      ledger?.settled()
     }
     const versionId = report.outputs[Outputs.VersionId]!
     if (!inputs.waitForProcessing) {

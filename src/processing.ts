@@ -34,7 +34,8 @@ export interface PollOptions {
 }
 
 async function pollUntil<T>(
-  what: string,
+  /** What is waited on, for the log (it may depend on what was read). */
+  name: (t: T) => string,
   read: () => Promise<T>,
   stateOf: (t: T) => string,
   done: (state: string) => boolean,
@@ -46,6 +47,7 @@ async function pollUntil<T>(
   for (;;) {
     const value = await read()
     const state = stateOf(value)
+    const what = name(value)
     if (state !== last) core.info(`${what}: ${state}`)
     last = state
     if (done(state)) return value
@@ -64,7 +66,7 @@ export async function waitForUploadFile(
   options: PollOptions
 ): Promise<BackgroundAssetUploadFile> {
   const file = await pollUntil(
-    what,
+    () => what,
     () => client.getUploadFile(id),
     (f) => f.attributes?.assetDeliveryState?.state ?? 'UNKNOWN',
     (s) => s === 'COMPLETE' || s === 'FAILED',
@@ -106,7 +108,7 @@ export async function waitForVersion(
   onState: (p: ProcessedVersion) => void
 ): Promise<ProcessedVersion> {
   const processed = await pollUntil(
-    'Version processing',
+    (p) => `Version ${p.version.attributes?.version ?? id}`,
     async () => {
       const p = await readVersion(client, id)
       onState(p)

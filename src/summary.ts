@@ -3,8 +3,9 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { CancelledError } from './cancellation.js'
 import { Outputs } from './constants.js'
+import { ProcessingFailedError } from './errors.js'
 import type { RunReport } from './report.js'
-import { mib } from './upload.js'
+import { formatSize } from './format.js'
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
@@ -51,7 +52,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     [
       'Archive',
       report.archiveSize !== undefined
-        ? `${escape(report.archiveName ?? '')} · ${mib(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
+        ? `${escape(report.archiveName ?? '')} · ${formatSize(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
         : '—'
     ],
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
@@ -77,11 +78,14 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ],
     ...rows
   ])
-  if (report.failure)
-    summary.addRaw(
-      `<p><strong>Error</strong></p><pre>${escape(report.failure.message)}</pre>`,
-      true
-    )
+  if (report.failure) {
+    // Apple's messages get their own list below; the error block keeps the sentence around them.
+    const message =
+      report.failure instanceof ProcessingFailedError
+        ? report.failure.message.split('\n')[0].replace(/:$/, '.')
+        : report.failure.message
+    summary.addRaw(`<p><strong>Error</strong></p><pre>${escape(message)}</pre>`, true)
+  }
   if (report.appleMessages.length) {
     summary.addRaw('<p><strong>Messages from App Store Connect</strong></p>', true)
     summary.addList(
@@ -96,15 +100,11 @@ export async function writeSummary(report: RunReport): Promise<void> {
   }
   for (const note of report.notes) summary.addRaw(`<p>${escape(note)}</p>`, true)
   if (report.phases.length) {
-    summary.addDetails(
-      'Timings',
-      `<ul>${report.phases
-        .map(
-          (p) =>
-            `<li>${escape(p.name)}: ${seconds(p.ms)}${p.bytes ? ` — ${mib(p.bytes / Math.max(p.ms / 1000, 0.001))}/s` : ''}</li>`
-        )
-        .join('')}</ul>`
+    const phases = report.phases.map(
+      (p) =>
+        `${escape(p.name)} ${seconds(p.ms)}${p.bytes ? ` (${formatSize(p.bytes / Math.max(p.ms / 1000, 0.001))}/s)` : ''}`
     )
+    summary.addRaw(`<p><strong>Timings</strong> · ${phases.join(' · ')}</p>`, true)
   }
   const origin = provenance()
   if (origin) summary.addRaw(`<p>${origin}</p>`, true)

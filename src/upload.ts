@@ -10,6 +10,7 @@ import type { BackgroundAssetUploadFile } from './asc-client.js'
 import { PROGRESS_INTERVAL_MS } from './constants.js'
 import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
+import { formatSize } from './format.js'
 import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
 import { isLoopbackHost } from './inputs.js'
 
@@ -133,15 +134,9 @@ export class Progress {
     const rate = sent / ((Date.now() - this.started) / 1000)
     const eta = rate > 0 ? Math.ceil((this.total - sent) / rate) : '?'
     core.info(
-      `${this.label}: ${mib(sent)} of ${mib(this.total)} (${Math.floor((sent / this.total) * 100)}%), ${mib(rate)}/s, about ${eta} s left`
+      `${this.label}: ${formatSize(sent)} of ${formatSize(this.total)} (${Math.floor((sent / this.total) * 100)}%), ${formatSize(rate)}/s, about ${eta} s left`
     )
   }
-}
-
-export function mib(bytes: number): string {
-  return bytes >= 1024 ** 3
-    ? `${(bytes / 1024 ** 3).toFixed(2)} GiB`
-    : `${(bytes / 1024 ** 2).toFixed(1)} MiB`
 }
 
 export interface UploadStats {

@@ -1,0 +1,128 @@
+// `npm run screenshots`: renders the job summary of a successful and of a failed run (against the
+// simulator) as GitHub shows it, and screenshots both with headless Chromium (Debian's
+// `chromium` package) into docs/. Also keeps the log of the successful run as the runner shows it.
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startSimulator, type SimulatorOverrides } from '../simulator/index.js'
+import { runAction, type ActionRun } from './run-action.js'
+import { writeSamplePack } from './sample-pack.js'
+
+const DOCS = fileURLToPath(new URL('../docs/', import.meta.url))
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+
+// Enough of GitHub's summary styling to judge the layout: fonts, table, lists, code.
+const PAGE = (title: string, html: string) => `<!doctype html>
+<html><head><meta charset="utf-8"><title>${title}</title><style>
+body { margin: 0; background: #f6f8fa; font: 14px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif; color: #1f2328; }
+.box { margin: 24px; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; }
+.box > header { padding: 12px 16px; border-bottom: 1px solid #d0d7de; font-weight: 600; }
+.box > div { padding: 8px 24px 16px; }
+h3 { font-size: 1.25em; margin: 16px 0 12px; }
+table { border-collapse: collapse; margin: 0 0 16px; }
+th, td { border: 1px solid #d0d7de; padding: 6px 13px; text-align: left; }
+tr:nth-child(2n) { background: #f6f8fa; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: rgba(175,184,193,.2); padding: .2em .4em; border-radius: 6px; }
+pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; padding: 12px; border-radius: 6px; white-space: pre-wrap; }
+details summary { cursor: pointer; }
+</style></head><body><div class="box"><header>release summary</header><div>${html}</div></div></body></html>`
+
+async function scenario(name: string, overrides: SimulatorOverrides): Promise<ActionRun> {
+  const dir = await mkdtemp(join(tmpdir(), `screenshot-${name}-`))
+  const sim = await startSimulator({ upload: { partSize: 1024 * 1024 }, ...overrides })
+  try {
+    const pack = await writeSamplePack(dir, {
+      identifier: 'forest-level-2',
+      size: 6 * 1024 * 1024 + 4321
+    })
+    return await runAction(
+      {
+        'app-id': sim.appId,
+        'asset-pack-identifier': 'forest-level-2',
+        'archive-path': pack.archivePath,
+        'manifest-path': pack.manifestPath,
+        'key-id': sim.key.keyId,
+        'issuer-id': sim.key.issuerId!,
+        'private-key': sim.key.privateKeyPem,
+        'create-asset-pack': 'true',
+        'poll-interval': '1s',
+        'api-base-url': sim.baseUrl
+      },
+      // What the runner provides, so the summary shows the commit and run it came from.
+      {
+        env: {
+          GITHUB_REPOSITORY: 'octo/game',
+          GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
+          GITHUB_REF: 'refs/tags/assets-v1.4.0',
+          GITHUB_RUN_ID: '9876543210',
+          GITHUB_RUN_ATTEMPT: '1',
+          GITHUB_SERVER_URL: 'https://github.com'
+        }
+      }
+    )
+  } finally {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function screenshot(html: string, png: string): void {
+  const profile = execFileSync('mktemp', ['-d']).toString().trim()
+  execFileSync(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--hide-scrollbars',
+      `--user-data-dir=${profile}`,
+      '--window-size=900,820',
+      `--screenshot=${png}`,
+      `file://${html}`
+    ],
+    { stdio: 'ignore' }
+  )
+}
+
+/** The log as the runner shows it: no mask or debug commands. */
+function runnerLog(run: ActionRun): string {
+  return run.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::') && !l.startsWith('::debug::'))
+    .join('\n')
+}
+
+const success = await scenario('success', {})
+const failure = await scenario('failure', {
+  processing: {
+    failWith: {
+      errors: [
+        {
+          code: 'ITMS-91148',
+          description:
+            'The asset pack no longer declares visionOS, which version 3 declared; it will stop reaching visionOS devices.'
+        }
+      ],
+      warnings: [{ code: 'ITMS-91139', description: 'tvOS is not a platform of this app record.' }]
+    }
+  }
+})
+for (const [name, run] of [
+  ['success', success],
+  ['failure', failure]
+] as const) {
+  const html = join(DOCS, `summary-${name}.html`)
+  await writeFile(html, PAGE(`${name} summary`, run.summary))
+  screenshot(html, join(DOCS, `summary-${name}.png`))
+  console.log(`docs/summary-${name}.png (exit code ${run.exitCode})`)
+}
+await writeFile(join(DOCS, 'log-success.txt'), runnerLog(success))
+await writeFile(join(DOCS, 'log-failure.txt'), runnerLog(failure))
+console.log('docs/log-success.txt, docs/log-failure.txt')
