@@ -4,10 +4,11 @@
 // (local runs, ACTIONS_CACHE_MODE=none, no runtime token, write denied) the action works the
 // same, without resume.
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import * as cache from '@actions/cache'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import * as core from '@actions/core'
 import { request } from 'undici'
 import type { DeliveryOptions } from './delivery.js'
@@ -36,6 +37,23 @@ const CACHE_CALL_TIMEOUT_MS = 10_000
 /** During an upload, progress is saved at most this often. */
 export const LEDGER_SAVE_INTERVAL_MS = 30_000
 const PROBE_TIMEOUT_MS = 3000
+
+type CacheClient = typeof import('./cache-client.js')
+
+/**
+ * The cache client, loaded on first use: in dist/ it is its own bundle (dist/cache/index.js, built
+ * from cache-client.ts), so runs that never need it do not pay for it; from the sources it is the
+ * package itself.
+ */
+let cacheClient: Promise<CacheClient> | undefined
+function loadCache(): Promise<CacheClient> {
+  // A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset.
+  const bundled = join(dirname(fileURLToPath(import.meta.url)), 'cache', 'index.js')
+  cacheClient ??= existsSync(bundled)
+    ? import(/* webpackIgnore: true */ pathToFileURL(bundled).href)
+    : import(/* webpackIgnore: true */ './cache-client.js')
+  return cacheClient
+}
 const SAMPLES = 16
 const SAMPLE_SIZE = 64 * 1024
 
@@ -64,6 +82,7 @@ export async function fingerprintArchive(path: string, size: number): Promise<st
 async function unavailableBecause(): Promise<string | undefined> {
   const mode = process.env.ACTIONS_CACHE_MODE
   if (mode === 'none' || mode === 'read') return `ACTIONS_CACHE_MODE is ${mode}`
+  const cache = await loadCache()
   if (typeof cache.isFeatureAvailable !== 'function' || !cache.isFeatureAvailable())
     return 'no cache service in this environment'
   if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
@@ -152,7 +171,7 @@ export class Ledger {
     // "latest" never prefix-matches a saved key (those continue with the run ID's digits).
     const hit = await withTimeout(
       'restore',
-      cache.restoreCache([dir], `${keyPrefix}latest`, [keyPrefix])
+      loadCache().then((cache) => cache.restoreCache([dir], `${keyPrefix}latest`, [keyPrefix]))
     )
     let restored: LedgerRecord | undefined
     if (hit) {
@@ -241,7 +260,10 @@ export class Ledger {
       await writeFile(`${file}.tmp`, snapshot)
       await rename(`${file}.tmp`, file)
       if (!this.enabled) return
-      const id = await withTimeout('save', cache.saveCache([this.dir], key))
+      const id = await withTimeout(
+        'save',
+        loadCache().then((cache) => cache.saveCache([this.dir], key))
+      )
       if (id === undefined || id === -1) {
         // One line, once: the next saves would meet the same refusal.
         this.enabled = false
