@@ -2,14 +2,7 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { runAction } from '../scripts/run-action.js'
-import {
-  expectClean,
-  IDENTIFIER,
-  inputsFor,
-  setUp,
-  tearDown,
-  type Harness
-} from './helpers/simulator.js'
+import { IDENTIFIER, inputsFor, setUp } from './helpers/simulator.js'
 
 interface Received {
   method: string
@@ -43,17 +36,10 @@ async function fakeGitHub(status = 204) {
   }
 }
 
-let h: Harness | undefined
-afterEach(async () => {
-  if (h) expectClean(h.sim)
-  await tearDown(h)
-  h = undefined
-})
-
 const TOKEN = 'ghs_FakeToken0123456789abcdefghijklmnop'
 
 test('a COMPLETE version sends repository_dispatch with the payload and the token, never printed', async () => {
-  h = await setUp()
+  const h = await setUp()
   const github = await fakeGitHub()
   try {
     const run = await runAction(
@@ -91,7 +77,7 @@ test('a COMPLETE version sends repository_dispatch with the payload and the toke
 })
 
 test('a refused dispatch fails the step with the permission it needs; the outputs stay', async () => {
-  h = await setUp()
+  const h = await setUp()
   const github = await fakeGitHub(403)
   try {
     const run = await runAction(
@@ -116,7 +102,7 @@ test('a refused dispatch fails the step with the permission it needs; the output
 })
 
 test('dispatch-event without wait-for-processing or a repository is refused before any request', async () => {
-  h = await setUp()
+  const h = await setUp()
   const run = await runAction(
     inputsFor(h, {
       'dispatch-event': 'ready',

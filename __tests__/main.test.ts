@@ -2,29 +2,16 @@
 // 127.0.0.1. Each test ends by checking that every request and response met the spec.
 import { readdir } from 'node:fs/promises'
 import { runAction } from '../scripts/run-action.js'
-import {
-  expectClean,
-  FAST_RETRIES,
-  IDENTIFIER,
-  inputsFor,
-  setUp,
-  tearDown,
-  type Harness
-} from './helpers/simulator.js'
-
-let h: Harness | undefined
-afterEach(async () => {
-  if (h) expectClean(h.sim)
-  await tearDown(h)
-  h = undefined
-})
+import { FAST_RETRIES, IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
 
 const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
 const assetFiles = (h: Harness) =>
   [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
 
 test('happy path: manifest preflight, uneven shuffled parts, commit verified, COMPLETE', async () => {
-  h = await setUp({ upload: { partSize: 40_000, unevenParts: true, shuffleOperations: true } })
+  const h = await setUp({
+    upload: { partSize: 40_000, unevenParts: true, shuffleOperations: true }
+  })
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(0)
   const [version] = h.sim.store.versions.values()
@@ -47,7 +34,7 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
 })
 
 test('SHA_256 and a composite checksum are sent when the reservation announces them', async () => {
-  h = await setUp({
+  const h = await setUp({
     checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true }
   })
   const run = await runAction(inputsFor(h))
@@ -58,7 +45,7 @@ test('SHA_256 and a composite checksum are sent when the reservation announces t
 })
 
 test('a refused checksum object falls back to the deprecated MD5 string, with a warning', async () => {
-  h = await setUp({ checksums: { refuseChecksumObject: true, requireChecksum: true } })
+  const h = await setUp({ checksums: { refuseChecksumObject: true, requireChecksum: true } })
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(0)
   expect(run.stdout).toMatch(/::warning::App Store Connect refused the sourceFileChecksums object/)
@@ -67,7 +54,7 @@ test('a refused checksum object falls back to the deprecated MD5 string, with a 
 })
 
 test('processing FAILED fails the step with every stateDetails entry', async () => {
-  h = await setUp({
+  const h = await setUp({
     processing: {
       failWith: {
         errors: [{ code: 'ITMS-91148', description: 'A platform was dropped.' }],
@@ -87,7 +74,7 @@ test('processing FAILED fails the step with every stateDetails entry', async () 
 })
 
 test('a manifest only the server refuses stops before the archive is reserved', async () => {
-  h = await setUp({ processing: { manifestMs: 50 } })
+  const h = await setUp({ processing: { manifestMs: 50 } })
   const { writeFile } = await import('node:fs/promises')
   await writeFile(
     h.pack.manifestPath,
@@ -107,7 +94,7 @@ test('a manifest only the server refuses stops before the archive is reserved', 
 })
 
 test('a processing timeout fails the step and reports the last state', async () => {
-  h = await setUp({ processing: { neverFinish: true } })
+  const h = await setUp({ processing: { neverFinish: true } })
   const run = await runAction(inputsFor(h, { 'processing-timeout': '1s' }))
   expect(run.exitCode).toBe(1)
   expect(run.outputs.state).toBe('PROCESSING')
@@ -115,7 +102,7 @@ test('a processing timeout fails the step and reports the last state', async () 
 })
 
 test('a missing pack without create-asset-pack fails with the fix and writes nothing', async () => {
-  h = await setUp()
+  const h = await setUp()
   const run = await runAction(inputsFor(h, { 'create-asset-pack': 'false' }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(/has no asset pack 'forest-level-2'.*create-asset-pack: true/)
@@ -123,14 +110,14 @@ test('a missing pack without create-asset-pack fails with the fix and writes not
 })
 
 test('an existing pack is used without create-asset-pack', async () => {
-  h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
+  const h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
   const run = await runAction(inputsFor(h, { 'create-asset-pack': 'false' }))
   expect(run.exitCode).toBe(0)
   expect(h.sim.store.packs.size).toBe(1)
 })
 
 test('a re-run with the same archive reuses the version: no new version, no upload', async () => {
-  h = await setUp()
+  const h = await setUp()
   const first = await runAction(inputsFor(h))
   expect(first.exitCode).toBe(0)
   const putsBefore = h.sim.requests.filter((r) => r.method === 'PUT').length
@@ -148,7 +135,7 @@ test('a seeded version holding the archive on a later page is found and reused',
     state: 'COMPLETE' as const,
     archive: { fileSize: 300_000 + i + 1, md5: '0'.repeat(32) }
   }))
-  h = await setUp()
+  const h = await setUp()
   h.sim.seedPack({
     identifier: IDENTIFIER,
     versions: [
@@ -164,7 +151,7 @@ test('a seeded version holding the archive on a later page is found and reused',
 })
 
 test('a version left AWAITING_UPLOAD receives the upload instead of a new version', async () => {
-  h = await setUp({
+  const h = await setUp({
     packs: [
       {
         identifier: IDENTIFIER,
@@ -184,7 +171,7 @@ test('a version left AWAITING_UPLOAD receives the upload instead of a new versio
 })
 
 test('a create whose answer is lost leaves exactly one version', async () => {
-  h = await setUp({
+  const h = await setUp({
     packs: [{ identifier: IDENTIFIER }],
     faults: { dropResponse: [{ method: 'POST', path: '/v1/backgroundAssetVersions', times: 1 }] }
   })
@@ -196,7 +183,7 @@ test('a create whose answer is lost leaves exactly one version', async () => {
 })
 
 test('storage 5xx, connection resets, 429 bursts and an API 503 are survived; the bytes verify', async () => {
-  h = await setUp(
+  const h = await setUp(
     {
       upload: { partSize: 16 * 1024 },
       faults: {
@@ -224,7 +211,7 @@ test('storage 5xx, connection resets, 429 bursts and an API 503 are survived; th
 })
 
 test('an individual API key (no issuer-id) authenticates with sub "user"', async () => {
-  h = await setUp()
+  const h = await setUp()
   const key = h.sim.addKey('individual')
   const run = await runAction(
     inputsFor(h, { 'key-id': key.keyId, 'issuer-id': '', 'private-key': key.privateKeyPem })
@@ -233,7 +220,7 @@ test('an individual API key (no issuer-id) authenticates with sub "user"', async
 })
 
 test('a base64 key and a key with literal \\n sequences are accepted', async () => {
-  h = await setUp()
+  const h = await setUp()
   const base64 = Buffer.from(h.sim.key.privateKeyPem).toString('base64')
   expect((await runAction(inputsFor(h, { 'private-key': base64 }))).exitCode).toBe(0)
   const escaped = h.sim.key.privateKeyPem.trim().replace(/\n/g, '\\n')
@@ -241,7 +228,7 @@ test('a base64 key and a key with literal \\n sequences are accepted', async () 
 })
 
 test('dry-run checks key, app and pack and writes nothing', async () => {
-  h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
+  const h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
   const run = await runAction(inputsFor(h, { 'dry-run': 'true' }))
   expect(run.exitCode).toBe(0)
   expect(writes(h)).toEqual([])
@@ -251,14 +238,14 @@ test('dry-run checks key, app and pack and writes nothing', async () => {
 })
 
 test('an unknown app fails saying the app was not found', async () => {
-  h = await setUp()
+  const h = await setUp()
   const run = await runAction(inputsFor(h, { 'app-id': '1111111111' }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(/app-id: App Store Connect found no app with Apple ID 1111111111/)
 })
 
 test('a revoked or wrong key fails with 401 and the key/clock hint', async () => {
-  h = await setUp()
+  const h = await setUp()
   const other = (await import('../simulator/auth.js')).generateApiKey()
   const run = await runAction(inputsFor(h, { 'private-key': other.privateKeyPem }))
   expect(run.exitCode).toBe(1)
@@ -269,7 +256,7 @@ test('a revoked or wrong key fails with 401 and the key/clock hint', async () =>
 })
 
 test('secrets: the key, JWTs and signed URLs are masked before they could print, and no file is written', async () => {
-  h = await setUp()
+  const h = await setUp()
   const before = await readdir(h.dir)
   const run = await runAction(inputsFor(h), { env: { RUNNER_DEBUG: '1' }, cwd: h.dir })
   expect(run.exitCode).toBe(0)
@@ -289,7 +276,7 @@ test('secrets: the key, JWTs and signed URLs are masked before they could print,
 test.each(['gap', 'overlap', 'past-end'] as const)(
   'operations with a %s are refused before any byte is sent',
   async (defect) => {
-    h = await setUp({ upload: { partSize: 50_000, defect } })
+    const h = await setUp({ upload: { partSize: 50_000, defect } })
     const run = await runAction(inputsFor(h, { 'manifest-path': '' }))
     expect(run.exitCode).toBe(1)
     expect(run.stdout).toMatch(/::error::(The upload operations|Upload operation part)/)
@@ -298,7 +285,7 @@ test.each(['gap', 'overlap', 'past-end'] as const)(
 )
 
 test('expired operations are refused before any byte is sent', async () => {
-  h = await setUp({ upload: { expiresInSeconds: 60 } })
+  const h = await setUp({ upload: { expiresInSeconds: 60 } })
   const run = await runAction(inputsFor(h, { 'manifest-path': '' }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(/expired at .*; the reservation must be renewed/)

@@ -1,23 +1,9 @@
 // Long waits, rate limits and stalls, end to end through dist/index.js.
 import { runAction } from '../scripts/run-action.js'
-import {
-  expectClean,
-  FAST_RETRIES,
-  inputsFor,
-  setUp,
-  tearDown,
-  type Harness
-} from './helpers/simulator.js'
-
-let h: Harness | undefined
-afterEach(async () => {
-  if (h) expectClean(h.sim)
-  await tearDown(h)
-  h = undefined
-})
+import { FAST_RETRIES, inputsFor, setUp } from './helpers/simulator.js'
 
 test('tokens are renewed before they expire: a wait many token lifetimes long never meets a 401', async () => {
-  h = await setUp({ processing: { assetMs: 9000 } })
+  const h = await setUp({ processing: { assetMs: 9000 } })
   // 5-second tokens against a 9-second processing wait.
   const run = await runAction(inputsFor(h, { 'poll-interval': '0.5s' }), {
     env: { ASSET_PACK_RELEASE_TOKEN_LIFETIME_SECONDS: '5' }
@@ -30,7 +16,7 @@ test('tokens are renewed before they expire: a wait many token lifetimes long ne
 }, 60_000)
 
 test('polling backs off up to poll-interval: a 6 s wait at a 2 s interval reads the version a handful of times', async () => {
-  h = await setUp({ processing: { assetMs: 6000 } })
+  const h = await setUp({ processing: { assetMs: 6000 } })
   const run = await runAction(inputsFor(h, { 'poll-interval': '2s' }))
   expect(run.exitCode).toBe(0)
   const polls = h.sim.requests.filter(
@@ -42,7 +28,7 @@ test('polling backs off up to poll-interval: a 6 s wait at a 2 s interval reads 
 
 test('a low X-Rate-Limit budget slows the action down instead of running into 429s', async () => {
   // Other jobs with the same key have spent all but 170 of the 3500 requests of this hour.
-  h = await setUp({ rateLimitSpent: 3330 })
+  const h = await setUp({ rateLimitSpent: 3330 })
   const run = await runAction(inputsFor(h), { env: FAST_RETRIES })
   expect(run.exitCode).toBe(0)
   expect(run.stdout).toMatch(
@@ -52,7 +38,7 @@ test('a low X-Rate-Limit budget slows the action down instead of running into 42
 }, 60_000)
 
 test('a part that stops moving is aborted after stall-timeout and sent again', async () => {
-  h = await setUp(
+  const h = await setUp(
     { upload: { partSize: 32 * 1024 }, faults: { seed: 3, storageStallRate: 0.2 } },
     400_000
   )

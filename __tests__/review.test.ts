@@ -1,21 +1,7 @@
 // submit-for-review, end to end: dist/index.js against the simulator's review submissions.
 import { writeFile } from 'node:fs/promises'
 import { runAction } from '../scripts/run-action.js'
-import {
-  expectClean,
-  IDENTIFIER,
-  inputsFor,
-  setUp,
-  tearDown,
-  type Harness
-} from './helpers/simulator.js'
-
-let h: Harness | undefined
-afterEach(async () => {
-  if (h) expectClean(h.sim)
-  await tearDown(h)
-  h = undefined
-})
+import { IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
 
 const submissions = (h: Harness) => [...h.sim.review.submissions.values()]
 const itemsOf = (h: Harness, id: string) =>
@@ -31,7 +17,7 @@ const otherPackVersion = (h: Harness, identifier = 'desert-level') => {
 }
 
 test('a new submission: created, the version added, submitted', async () => {
-  h = await setUp()
+  const h = await setUp()
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(run.exitCode).toBe(0)
   const [submission] = submissions(h)
@@ -45,7 +31,7 @@ test('a new submission: created, the version added, submitted', async () => {
 })
 
 test("the app's open draft for the platform is reused; other platforms' drafts and submitted ones are untouched", async () => {
-  h = await setUp()
+  const h = await setUp()
   const other = otherPackVersion(h)
   const draft = h.sim.seedReviewSubmission({ platform: 'IOS', backgroundAssetVersionIds: [other] })
   const tvDraft = h.sim.seedReviewSubmission({ platform: 'TV_OS' })
@@ -64,7 +50,7 @@ test("the app's open draft for the platform is reused; other platforms' drafts a
 })
 
 test('before the first approved app version: the item is refused, the submission this run created is canceled, the error says what to do', async () => {
-  h = await setUp({ appApproved: false })
+  const h = await setUp({ appApproved: false })
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(run.exitCode).toBe(1)
   const [submission] = submissions(h)
@@ -77,7 +63,7 @@ test('before the first approved app version: the item is refused, the submission
 })
 
 test('when adding the item fails, a reused draft is left alone', async () => {
-  h = await setUp({ appApproved: false })
+  const h = await setUp({ appApproved: false })
   const draft = h.sim.seedReviewSubmission({
     platform: 'IOS',
     backgroundAssetVersionIds: [otherPackVersion(h)]
@@ -92,7 +78,7 @@ test('when adding the item fails, a reused draft is left alone', async () => {
 })
 
 test("a draft already holding another version of the same pack: fail with Apple's one-version rule, draft untouched", async () => {
-  h = await setUp({
+  const h = await setUp({
     packs: [
       {
         identifier: IDENTIFIER,
@@ -112,7 +98,9 @@ test("a draft already holding another version of the same pack: fail with Apple'
 })
 
 test('a FAILED version is never submitted', async () => {
-  h = await setUp({ processing: { failWith: { errors: [{ code: 'X', description: 'bad' }] } } })
+  const h = await setUp({
+    processing: { failWith: { errors: [{ code: 'X', description: 'bad' }] } }
+  })
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(run.exitCode).toBe(1)
   expect(submissions(h)).toEqual([])
@@ -120,7 +108,7 @@ test('a FAILED version is never submitted', async () => {
 })
 
 test('a re-run finds the version in its open submission and succeeds without changing anything', async () => {
-  h = await setUp()
+  const h = await setUp()
   const first = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(first.exitCode).toBe(0)
   const writesBefore = writes(h).length
@@ -134,7 +122,7 @@ test('a re-run finds the version in its open submission and succeeds without cha
 })
 
 test('dry-run with submit-for-review writes nothing and says what would happen', async () => {
-  h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
+  const h = await setUp({ packs: [{ identifier: IDENTIFIER }] })
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true', 'dry-run': 'true' }))
   expect(run.exitCode).toBe(0)
   expect(writes(h)).toEqual([])
@@ -149,7 +137,7 @@ test.each([
   [{ 'wait-for-processing': 'false' }, /submit-for-review: needs wait-for-processing: true/],
   [{ 'review-platform': 'TV_OS' }, /review-platform: is TV_OS, but the manifest declares only IOS/]
 ])('refused before any request: %o', async (extra, message) => {
-  h = await setUp()
+  const h = await setUp()
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true', ...extra }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(message)
@@ -157,7 +145,7 @@ test.each([
 })
 
 test('a manifest with several platforms needs review-platform, asked before any request', async () => {
-  h = await setUp()
+  const h = await setUp()
   await writeFile(
     h.pack.manifestPath,
     JSON.stringify({

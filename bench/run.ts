@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { importPKCS8, SignJWT } from 'jose'
 import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
-import { DIST, runAction } from '../scripts/run-action.js'
+import { DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
 import { hashFile } from '../src/archive.js'
 
 const MiB = 1024 ** 2
@@ -156,23 +156,16 @@ async function measure(path: string, size: number, concurrency: number): Promise
   try {
     const started = Date.now()
     const run = await runAction(
-      {
-        'app-id': sim.appId,
-        'asset-pack-identifier': 'bench',
-        'archive-path': path,
-        'key-id': sim.key.keyId,
-        'issuer-id': sim.key.issuerId!,
-        'private-key': sim.key.privateKeyPem,
-        'create-asset-pack': 'true',
-        'wait-for-processing': 'false',
-        'upload-concurrency': String(concurrency),
-        'api-base-url': sim.baseUrl
-      },
+      simulatorInputs(
+        sim,
+        { identifier: 'bench', archivePath: path },
+        { 'wait-for-processing': 'false', 'upload-concurrency': String(concurrency) }
+      ),
       { timeoutMs: 1_200_000 }
     )
     if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
     const wallS = run.durationMs / 1000
-    const uploadS = Number(/Uploading the archive: ([\d.]+) s/.exec(run.summary)?.[1])
+    const uploadS = Number(/Uploading the archive ([\d.]+) s/.exec(run.summary)?.[1])
     const apiCalls = sim.requests.filter((r) => r.path.startsWith('/v1/')).length
     const best = ideal(size, concurrency, apiCalls)
     return {

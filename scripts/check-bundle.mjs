@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 
 for (const bundle of ['../dist/index.js', '../dist/cache/index.js']) {
   if (readFileSync(new URL(bundle, import.meta.url), 'utf8').includes('webpackMissingModule')) {
-    console.error(`${bundle.slice(3)} contains webpackMissingModule stubs: a dependency failed to bundle.`)
+    console.error(
+      `${bundle.slice(3)} contains webpackMissingModule stubs: a dependency failed to bundle.`
+    )
     process.exit(1)
   }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../simulator/index.js'
 import { renderSummary } from './render-summary.js'
-import { runAction } from './run-action.js'
+import { runAction, simulatorInputs } from './run-action.js'
 import { writeSamplePack } from './sample-pack.js'
 
 const IDENTIFIER = 'forest-level-2'
@@ -18,18 +18,7 @@ try {
   console.log(
     `Sample asset pack: ${pack.archivePath} (${pack.size} bytes) and ${pack.manifestPath}\n`
   )
-  const run = await runAction({
-    'app-id': sim.appId,
-    'asset-pack-identifier': IDENTIFIER,
-    'archive-path': pack.archivePath,
-    'manifest-path': pack.manifestPath,
-    'key-id': sim.key.keyId,
-    'issuer-id': sim.key.issuerId!,
-    'private-key': sim.key.privateKeyPem,
-    'create-asset-pack': 'true',
-    'poll-interval': '1s',
-    'api-base-url': sim.baseUrl
-  })
+  const run = await runAction(simulatorInputs(sim, pack, { 'poll-interval': '1s' }))
   console.log('── Action log ──────────────────────────────────────────')
   console.log(
     run.stdout

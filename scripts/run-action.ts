@@ -20,6 +20,30 @@ export interface ActionRun {
   durationMs: number
 }
 
+/** The inputs of a release against the simulator, with its app and key; `extra` overrides or adds. */
+export function simulatorInputs(
+  sim: {
+    appId: string
+    baseUrl: string
+    key: { keyId: string; issuerId?: string; privateKeyPem: string }
+  },
+  pack: { identifier: string; archivePath: string; manifestPath?: string },
+  extra: Record<string, string> = {}
+): Record<string, string> {
+  return {
+    'app-id': sim.appId,
+    'asset-pack-identifier': pack.identifier,
+    'archive-path': pack.archivePath,
+    ...(pack.manifestPath ? { 'manifest-path': pack.manifestPath } : {}),
+    'key-id': sim.key.keyId,
+    'issuer-id': sim.key.issuerId ?? '',
+    'private-key': sim.key.privateKeyPem,
+    'create-asset-pack': 'true',
+    'api-base-url': sim.baseUrl,
+    ...extra
+  }
+}
+
 /** Parses the `name<<delimiter … delimiter` records that @actions/core appends to GITHUB_OUTPUT. */
 export function parseOutputFile(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}

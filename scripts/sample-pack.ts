@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 
 export interface SamplePack {
+  identifier: string
   archivePath: string
   manifestPath: string
   size: number
@@ -84,5 +85,11 @@ export async function writeSamplePack(
   }
   out.end()
   await once(out, 'finish')
-  return { archivePath, manifestPath, size: options.size, md5: md5.digest('hex') }
+  return {
+    identifier: options.identifier,
+    archivePath,
+    manifestPath,
+    size: options.size,
+    md5: md5.digest('hex')
+  }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type SimulatorOverrides } from '../simulator/index.js'
-import { runAction, type ActionRun } from './run-action.js'
+import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
 import { writeSamplePack } from './sample-pack.js'
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url))
@@ -38,18 +38,7 @@ async function scenario(name: string, overrides: SimulatorOverrides): Promise<Ac
       size: 6 * 1024 * 1024 + 4321
     })
     return await runAction(
-      {
-        'app-id': sim.appId,
-        'asset-pack-identifier': 'forest-level-2',
-        'archive-path': pack.archivePath,
-        'manifest-path': pack.manifestPath,
-        'key-id': sim.key.keyId,
-        'issuer-id': sim.key.issuerId!,
-        'private-key': sim.key.privateKeyPem,
-        'create-asset-pack': 'true',
-        'poll-interval': '1s',
-        'api-base-url': sim.baseUrl
-      },
+      simulatorInputs(sim, pack, { 'poll-interval': '1s' }),
       // What the runner provides, so the summary shows the commit and run it came from.
       {
         env: {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSimulator } from '../simulator/index.js'
-import { runAction } from './run-action.js'
+import { runAction, simulatorInputs } from './run-action.js'
 import { writeSamplePack } from './sample-pack.js'
 
 export interface SoakReport {
@@ -77,21 +77,9 @@ export async function runSoak(options: {
         size: (options.size ?? 200_000) + k * 1000,
         seed: k + 1
       })
-      const run = await runAction(
-        {
-          'app-id': sim.appId,
-          'asset-pack-identifier': identifier,
-          'archive-path': pack.archivePath,
-          'manifest-path': pack.manifestPath,
-          'key-id': sim.key.keyId,
-          'issuer-id': sim.key.issuerId!,
-          'private-key': sim.key.privateKeyPem,
-          'create-asset-pack': 'true',
-          'poll-interval': '0.2s',
-          'api-base-url': sim.baseUrl
-        },
-        { env: { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' } }
-      )
+      const run = await runAction(simulatorInputs(sim, pack, { 'poll-interval': '0.2s' }), {
+        env: { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' }
+      })
       report.runs++
       report.retries += Number(/Retries<\/td><td>(\d+)/.exec(run.summary)?.[1] ?? 0)
       const version = run.outputs['version-id']

@@ -82,12 +82,14 @@ export async function fingerprintArchive(path: string, size: number): Promise<st
 async function unavailableBecause(): Promise<string | undefined> {
   const mode = process.env.ACTIONS_CACHE_MODE
   if (mode === 'none' || mode === 'read') return `ACTIONS_CACHE_MODE is ${mode}`
+  // Decided from the environment first: loading the client costs memory that most runs never need.
+  const service = process.env.ACTIONS_RESULTS_URL ?? process.env.ACTIONS_CACHE_URL ?? ''
+  if (!service) return 'no cache service in this environment'
+  if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
   const cache = await loadCache()
   if (typeof cache.isFeatureAvailable !== 'function' || !cache.isFeatureAvailable())
     return 'no cache service in this environment'
-  if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
   // A service that cannot be reached would cost a warning per call (and retries): ask once.
-  const service = process.env.ACTIONS_RESULTS_URL ?? process.env.ACTIONS_CACHE_URL ?? ''
   try {
     const response = await request(new URL(service).origin, {
       method: 'HEAD',

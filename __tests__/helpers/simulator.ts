@@ -10,6 +10,7 @@ import {
   type Simulator,
   type SimulatorOverrides
 } from '../../simulator/index.js'
+import { simulatorInputs } from '../../scripts/run-action.js'
 import { writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
 
 export const IDENTIFIER = 'forest-level-2'
@@ -20,11 +21,16 @@ export interface Harness {
   pack: SamplePack
 }
 
+const openHarnesses: Harness[] = []
+
+/** A simulator and a sample pack; made inside a test, it is checked and closed after the test. */
 export async function setUp(overrides: SimulatorOverrides = {}, size = 300_000): Promise<Harness> {
   const sim = await startSimulator({ upload: { partSize: 64 * 1024 }, ...overrides })
   const dir = await mkdtemp(join(tmpdir(), 'asset-pack-test-'))
   const pack = await writeSamplePack(dir, { identifier: IDENTIFIER, size })
-  return { sim, dir, pack }
+  const harness = { sim, dir, pack }
+  if (expect.getState().currentTestName) openHarnesses.push(harness)
+  return harness
 }
 
 export async function tearDown(h: Harness | undefined): Promise<void> {
@@ -33,22 +39,24 @@ export async function tearDown(h: Harness | undefined): Promise<void> {
   await rm(h.dir, { recursive: true, force: true })
 }
 
+/** After each test (see jest.config.js): no contract or security violation, then close. */
+export async function closeTestHarnesses(): Promise<void> {
+  for (const h of openHarnesses.splice(0)) {
+    try {
+      expectClean(h.sim)
+    } finally {
+      await tearDown(h)
+    }
+  }
+}
+
 /** The inputs of a normal run against the simulator; `extra` overrides or adds. */
 export function inputsFor(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'app-id': h.sim.appId,
-    'asset-pack-identifier': IDENTIFIER,
-    'archive-path': h.pack.archivePath,
-    'manifest-path': h.pack.manifestPath,
-    'key-id': h.sim.key.keyId,
-    'issuer-id': h.sim.key.issuerId!,
-    'private-key': h.sim.key.privateKeyPem,
-    'create-asset-pack': 'true',
+  return simulatorInputs(h.sim, h.pack, {
     'poll-interval': '0.2s',
     'processing-timeout': '20s',
-    'api-base-url': h.sim.baseUrl,
     ...extra
-  }
+  })
 }
 
 /** Backoff waits shrink in tests so retries take milliseconds. */

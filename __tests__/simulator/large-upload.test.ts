@@ -4,7 +4,7 @@ import { open, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
-import { runAction } from '../../scripts/run-action.js'
+import { runAction, simulatorInputs } from '../../scripts/run-action.js'
 
 const SIZE = 4 * 1024 ** 3
 const MiB = 1024 ** 2
@@ -23,17 +23,7 @@ test('a 4 GiB upload verifies with flat memory on both sides', async () => {
     let peak = baseline
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50)
     const run = await runAction(
-      {
-        'app-id': sim.appId,
-        'asset-pack-identifier': 'huge',
-        'archive-path': path,
-        'key-id': sim.key.keyId,
-        'issuer-id': sim.key.issuerId!,
-        'private-key': sim.key.privateKeyPem,
-        'create-asset-pack': 'true',
-        'poll-interval': '0.5s',
-        'api-base-url': sim.baseUrl
-      },
+      simulatorInputs(sim, { identifier: 'huge', archivePath: path }, { 'poll-interval': '0.5s' }),
       { timeoutMs: 600_000 }
     )
     clearInterval(sampler)
