@@ -1,7 +1,7 @@
 // Optional: once the version is COMPLETE, start another workflow (a TestFlight job) with a
 // repository_dispatch event, through @actions/github.
 import * as core from '@actions/core'
-import * as github from '@actions/github'
+import { loadGithubClient } from './bundles.js'
 
 export interface DispatchPayload {
   appId: string
@@ -16,6 +16,7 @@ export async function sendDispatch(
   eventType: string,
   payload: DispatchPayload
 ): Promise<void> {
+  const github = await loadGithubClient()
   const { owner, repo } = github.context.repo
   const octokit = github.getOctokit(token)
   try {

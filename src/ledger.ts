@@ -4,14 +4,13 @@
 // (local runs, ACTIONS_CACHE_MODE=none, no runtime token, write denied) the action works the
 // same, without resume.
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
 import * as core from '@actions/core'
 import { request } from 'undici'
 import type { DeliveryOptions } from './delivery.js'
+import { loadCacheClient } from './bundles.js'
 import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
 import type { ActionInputs } from './inputs.js'
@@ -38,22 +37,6 @@ const CACHE_CALL_TIMEOUT_MS = 10_000
 export const LEDGER_SAVE_INTERVAL_MS = 30_000
 const PROBE_TIMEOUT_MS = 3000
 
-type CacheClient = typeof import('./cache-client.js')
-
-/**
- * The cache client, loaded on first use: in dist/ it is its own bundle (dist/cache/index.js, built
- * from cache-client.ts), so runs that never need it do not pay for it; from the sources it is the
- * package itself.
- */
-let cacheClient: Promise<CacheClient> | undefined
-function loadCache(): Promise<CacheClient> {
-  // A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset.
-  const bundled = join(dirname(fileURLToPath(import.meta.url)), 'cache', 'index.js')
-  cacheClient ??= existsSync(bundled)
-    ? import(/* webpackIgnore: true */ pathToFileURL(bundled).href)
-    : import(/* webpackIgnore: true */ './cache-client.js')
-  return cacheClient
-}
 const SAMPLES = 16
 const SAMPLE_SIZE = 64 * 1024
 
@@ -86,7 +69,7 @@ async function unavailableBecause(): Promise<string | undefined> {
   const service = process.env.ACTIONS_RESULTS_URL ?? process.env.ACTIONS_CACHE_URL ?? ''
   if (!service) return 'no cache service in this environment'
   if (!process.env.ACTIONS_RUNTIME_TOKEN) return 'no ACTIONS_RUNTIME_TOKEN'
-  const cache = await loadCache()
+  const cache = await loadCacheClient()
   if (typeof cache.isFeatureAvailable !== 'function' || !cache.isFeatureAvailable())
     return 'no cache service in this environment'
   // A service that cannot be reached would cost a warning per call (and retries): ask once.
@@ -173,7 +156,9 @@ export class Ledger {
     // "latest" never prefix-matches a saved key (those continue with the run ID's digits).
     const hit = await withTimeout(
       'restore',
-      loadCache().then((cache) => cache.restoreCache([dir], `${keyPrefix}latest`, [keyPrefix]))
+      loadCacheClient().then((cache) =>
+        cache.restoreCache([dir], `${keyPrefix}latest`, [keyPrefix])
+      )
     )
     let restored: LedgerRecord | undefined
     if (hit) {
@@ -264,7 +249,7 @@ export class Ledger {
       if (!this.enabled) return
       const id = await withTimeout(
         'save',
-        loadCache().then((cache) => cache.saveCache([this.dir], key))
+        loadCacheClient().then((cache) => cache.saveCache([this.dir], key))
       )
       if (id === undefined || id === -1) {
         // One line, once: the next saves would meet the same refusal.

@@ -1,6 +1,6 @@
 // The job summary: a status line, one table, Apple's messages, the timings, and what produced it.
 import * as core from '@actions/core'
-import * as github from '@actions/github'
+import { loadGithubClient } from './bundles.js'
 import { CancelledError } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { ProcessingFailedError } from './errors.js'
@@ -15,8 +15,8 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
 
-function provenance(): string | undefined {
-  const { sha, ref, runId, runAttempt, serverUrl } = github.context
+async function provenance(): Promise<string | undefined> {
+  const { sha, ref, runId, runAttempt, serverUrl } = (await loadGithubClient()).context
   const repository = process.env.GITHUB_REPOSITORY
   if (!repository || !sha) return undefined
   const run = `${serverUrl}/${repository}/actions/runs/${runId}${runAttempt > 1 ? `/attempts/${runAttempt}` : ''}`
@@ -106,7 +106,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
     )
     summary.addRaw(`<p><strong>Timings</strong> · ${phases.join(' · ')}</p>`, true)
   }
-  const origin = provenance()
+  const origin = await provenance()
   if (origin) summary.addRaw(`<p>${origin}</p>`, true)
   await summary.write()
 }
