@@ -17,14 +17,12 @@ test('a links.next on another host is refused: the API token never leaves the AP
   const seen: (string | undefined)[] = []
   const server = createServer((req, res) => {
     seen.push(req.headers.authorization)
-    res
-      .writeHead(200, { 'Content-Type': 'application/json' })
-      .end(
-        JSON.stringify({
-          data: [],
-          links: { self: 'x', next: 'https://elsewhere.example/v1/next?cursor=1' }
-        })
-      )
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+      JSON.stringify({
+        data: [],
+        links: { self: 'x', next: 'https://elsewhere.example/v1/next?cursor=1' }
+      })
+    )
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
