@@ -66,7 +66,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
 }
 
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const m = DURATION.exec(text.trim())
   return m ? Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS] : undefined
 }

@@ -34,7 +34,7 @@ const SCHEMA = 1
 /** A restore or save that takes longer is abandoned: the cache must never hold up a release. */
 const CACHE_CALL_TIMEOUT_MS = 10_000
 /** During an upload, progress is saved at most this often. */
-export const LEDGER_SAVE_INTERVAL_MS = 30_000
+const LEDGER_SAVE_INTERVAL_MS = 30_000
 const PROBE_TIMEOUT_MS = 3000
 
 const SAMPLES = 16
@@ -45,7 +45,7 @@ const SAMPLE_SIZE = 64 * 1024
  * of 16 evenly spaced 64 KiB samples. Two archives that differ only between samples share a
  * key; that is safe, because the commit verifies the full checksum of the bytes Apple received.
  */
-export async function fingerprintArchive(path: string, size: number): Promise<string> {
+async function fingerprintArchive(path: string, size: number): Promise<string> {
   const hash = createHash('sha256').update(String(size))
   const file = await open(path, 'r')
   try {

@@ -14,7 +14,7 @@ import { sleep } from './retry.js'
 /** First poll after this long (or poll-interval, if shorter); the gap then doubles up to poll-interval. */
 const FIRST_POLL_MS = 2000
 
-export class ProcessingTimeoutError extends Error {
+class ProcessingTimeoutError extends Error {
   constructor(
     readonly what: string,
     readonly lastState: string,

@@ -23,7 +23,7 @@ async function provenance(): Promise<string | undefined> {
   return `Built from <code>${escape(ref)}</code> at <code>${sha.slice(0, 12)}</code> · <a href="${run}">run ${runId}${runAttempt > 1 ? ` (attempt ${runAttempt})` : ''}</a>`
 }
 
-export function statusLine(report: RunReport): string {
+function statusLine(report: RunReport): string {
   const o = report.outputs
   const pack = report.assetPackIdentifier ?? 'asset pack'
   if (report.failure instanceof CancelledError)
