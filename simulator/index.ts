@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { AscApi, type ApiRequest, type Reply } from './api.js'
 import { ReviewApi, type SeededSubmission } from './review.js'
 import { generateApiKey, verifyBearer, type ApiKey } from './auth.js'
-import { ContractValidator, type MatchedOperation } from './contract.js'
+import { ContractValidator, type ContractProblem, type MatchedOperation } from './contract.js'
 import {
   ApiError,
   conflict,
@@ -85,6 +85,24 @@ async function readJson(req: IncomingMessage): Promise<{ raw: string }> {
       )
   }
   return { raw }
+}
+
+/** Apple's error for a request body that breaks the spec, by the rule it breaks. */
+function bodyError(problem: ContractProblem): ApiError {
+  const kind =
+    problem.keyword === 'enum' && problem.pointer?.endsWith('/type') ? 'type' : problem.keyword
+  const [code, title] = {
+    additionalProperties: [
+      'ENTITY_ERROR.ATTRIBUTE.UNKNOWN',
+      'The provided entity includes an unknown attribute'
+    ],
+    required: [
+      'ENTITY_ERROR.ATTRIBUTE.REQUIRED',
+      'The provided entity is missing a required field'
+    ],
+    type: ['ENTITY_ERROR.ATTRIBUTE.TYPE', 'The provided entity has an invalid type']
+  }[kind] ?? ['ENTITY_ERROR.ATTRIBUTE.INVALID', 'An attribute value is invalid.']
+  return conflict(code, title, problem.message, problem.pointer)
 }
 
 function matches(m: RequestMatcher, method: string, path: string, template?: string): boolean {
@@ -223,34 +241,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
           contractViolations.push(
             ...problems.map((p) => `request ${method} ${operation.template}: ${p.message}`)
           )
-          const p = problems[0]
-          if (p.keyword === 'additionalProperties')
-            throw conflict(
-              'ENTITY_ERROR.ATTRIBUTE.UNKNOWN',
-              'The provided entity includes an unknown attribute',
-              p.message,
-              p.pointer
-            )
-          if (p.keyword === 'required')
-            throw conflict(
-              'ENTITY_ERROR.ATTRIBUTE.REQUIRED',
-              'The provided entity is missing a required field',
-              p.message,
-              p.pointer
-            )
-          if (p.keyword === 'enum' && p.pointer?.endsWith('/type'))
-            throw conflict(
-              'ENTITY_ERROR.ATTRIBUTE.TYPE',
-              'The provided entity has an invalid type',
-              p.message,
-              p.pointer
-            )
-          throw conflict(
-            'ENTITY_ERROR.ATTRIBUTE.INVALID',
-            'An attribute value is invalid.',
-            p.message,
-            p.pointer
-          )
+          throw bodyError(problems[0])
         }
       }
       const reply = await handlers[operation.operationId]({

@@ -23,6 +23,17 @@ afterEach(async () => {
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits (at most 5 s) for processing to give its verdict on an upload file. */
+async function processed(fileId: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (
+    ['AWAITING_UPLOAD', 'UPLOAD_COMPLETE'].includes(
+      sim.store.uploadFiles.get(fileId)!.deliveryState
+    ) &&
+    Date.now() < deadline
+  )
+    await wait(10)
+}
 
 describe('operations and JSON:API envelopes', () => {
   test('packs: create, filter, sort, page through links.next, read, archive', async () => {
@@ -77,7 +88,7 @@ describe('operations and JSON:API envelopes', () => {
     const content = archiveBytes(1000)
     const { packId, versionId, file } = await reserveUpload(sim, content.length)
     await uploadAndCommit(sim, file, content)
-    await wait(100)
+    await processed(file.id)
     for (let i = 0; i < 2; i++)
       await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(packId))
     const newest = await call(
@@ -438,7 +449,7 @@ describe('processing', () => {
         )
       ).body.data
       await uploadAndCommit(sim, file, bytes)
-      await wait(80)
+      await processed(file.id)
       return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${file.id}`)).body.data
         .attributes.assetDeliveryState
     }
@@ -480,7 +491,7 @@ describe('processing', () => {
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${first.versionId}`)).body.data
         .attributes.state
     ).toBe('PROCESSING')
-    await wait(250)
+    await processed(first.file.id)
     const version2 = (
       await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(first.packId))
     ).body.data
@@ -488,7 +499,7 @@ describe('processing', () => {
       await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version2.id, 100))
     ).body.data
     await uploadAndCommit(sim, file2, archiveBytes(100))
-    await wait(250)
+    await processed(file2.id)
     const versions = await call(
       sim,
       'GET',
@@ -509,7 +520,7 @@ describe('processing', () => {
     sim = await startSimulator({ processing: { assetMs: 10 } })
     const { file, versionId } = await reserveUpload(sim, 100)
     await uploadAndCommit(sim, file, Buffer.alloc(100, 1))
-    await wait(80)
+    await processed(file.id)
     const version = (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data
       .attributes
     expect(version.state).toBe('FAILED')
