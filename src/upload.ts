@@ -3,13 +3,13 @@
 // worker pool, retrying a part on 5xx, 429 and network errors. Upload URLs are pre-signed: the
 // API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
-import { createReadStream, type ReadStream } from 'node:fs'
 import * as core from '@actions/core'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { BackgroundAssetUploadFile } from './asc-client.js'
 import { PROGRESS_INTERVAL_MS } from './constants.js'
 import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
+import { BufferRing, PartReader } from './part-reader.js'
 import { formatSize } from './format.js'
 import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
 import { isLoopbackHost } from './inputs.js'
@@ -23,8 +23,6 @@ export interface PartPlan {
   headers: Record<string, string>
 }
 
-/** Read-ahead per part stream: enough to keep a socket busy, small enough for flat memory. */
-const READ_CHUNK = 64 * 1024
 /** An operation must stay valid at least this long after the check, or the reservation is renewed. */
 const EXPIRY_MARGIN_MS = 5 * 60_000
 
@@ -103,7 +101,7 @@ export function planParts(
  */
 export class Progress {
   private finished = 0
-  private readonly active = new Set<ReadStream>()
+  private readonly active = new Set<PartReader>()
   private readonly started = Date.now()
   private readonly timer: NodeJS.Timeout
 
@@ -114,12 +112,12 @@ export class Progress {
     this.timer = setInterval(() => this.log(), PROGRESS_INTERVAL_MS).unref()
   }
 
-  track(stream: ReadStream): void {
+  track(stream: PartReader): void {
     this.active.add(stream)
   }
 
   /** A part's stream is done: its bytes count once the part succeeded, not when it failed. */
-  untrack(stream: ReadStream, succeeded: boolean): void {
+  untrack(stream: PartReader, succeeded: boolean): void {
     this.active.delete(stream)
     if (succeeded) this.finished += stream.bytesRead
   }
@@ -199,8 +197,9 @@ export class PartUploader {
     const retriesBefore = this.retries
     let firstError: unknown
     const worker = async () => {
+      const ring = new BufferRing()
       for (let part = queue.shift(); part && !stop.aborted; part = queue.shift()) {
-        await this.uploadPart(path, part, progress, stop, options)
+        await this.uploadPart(path, part, ring, progress, stop, options)
         options.onPartSent?.(part.partNumber)
       }
     }
@@ -225,18 +224,14 @@ export class PartUploader {
   private async uploadPart(
     path: string,
     part: PartPlan,
+    ring: BufferRing,
     progress: Progress,
     stop: AbortSignal,
     options: UploadOptions
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let failure: string
-      // The file stream itself is the body: no per-chunk JavaScript between disk and socket.
-      const body = createReadStream(path, {
-        start: part.offset,
-        end: part.offset + part.length - 1,
-        highWaterMark: READ_CHUNK
-      })
+      const body = new PartReader(path, part.offset, part.length, ring)
       const stalled = new AbortController()
       const watchdog = this.watch(body, stalled, options.stallTimeoutMs)
       progress.track(body)
@@ -284,7 +279,7 @@ export class PartUploader {
   }
 
   /** Aborts the attempt when the part's bytes stop moving (read from disk = taken by the socket). */
-  private watch(body: ReadStream, stalled: AbortController, timeoutMs: number): NodeJS.Timeout {
+  private watch(body: PartReader, stalled: AbortController, timeoutMs: number): NodeJS.Timeout {
     let lastBytes = -1
     let lastMove = Date.now()
     return setInterval(
