@@ -190,7 +190,7 @@ test('storage 5xx, connection resets, 429 bursts and an API 503 are survived; th
         seed: 7,
         storageFailureRate: 0.15,
         storageResetRate: 0.1,
-        rateLimitBurst: { probability: 0.1, durationMs: 20 },
+        rateLimitBurst: { probability: 0.3, durationMs: 20 },
         injectStatus: [
           { method: 'GET', path: '/v1/backgroundAssetVersions/{id}', status: 503, times: 2 }
         ]
