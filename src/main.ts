@@ -73,7 +73,7 @@ export async function run(): Promise<void> {
             { stallTimeoutMs: inputs.stallTimeoutMs, known: checksums.known, ...journal.hooks() }
           )
         },
-        () => inputs.archive.size
+        (sent) => sent.stats.bytes
       )
       report.recordDelivery(delivery)
       ledger?.settled()

@@ -69,12 +69,22 @@ export class RunReport {
   }
 
   /** Runs one pipeline phase in a log group and records its duration. */
-  async phase<T>(name: string, fn: () => Promise<T>, bytes?: () => number | undefined): Promise<T> {
+  async phase<T>(
+    name: string,
+    fn: () => Promise<T>,
+    bytesMoved?: (result: T) => number
+  ): Promise<T> {
     const started = Date.now()
+    let result: { value: T } | undefined
     try {
-      return await core.group(name, fn)
+      result = { value: await core.group(name, fn) }
+      return result.value
     } finally {
-      this.phases.push({ name, ms: Date.now() - started, bytes: bytes?.() })
+      this.phases.push({
+        name,
+        ms: Date.now() - started,
+        bytes: result && bytesMoved?.(result.value)
+      })
     }
   }
 
