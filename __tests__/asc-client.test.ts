@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
 import { AppStoreConnectClient, parseRateLimit } from '../src/asc-client.js'
 import { TokenProvider } from '../src/auth.js'
+import { captureMasks } from './helpers/masks.js'
+
+const masks = captureMasks()
 
 test('X-Rate-Limit is read as Apple sends it', () => {
   expect(parseRateLimit('user-hour-lim:3500;user-hour-rem:500;')).toEqual({
@@ -34,6 +37,8 @@ test('a links.next on another host is refused: the API token never leaves the AP
     )
     expect(seen).toHaveLength(1)
     expect(seen[0]).toMatch(/^Bearer ey/)
+    // The token was masked before it was sent.
+    expect(masks.masked).toEqual([seen[0]!.slice('Bearer '.length)])
   } finally {
     await client.close()
     server.close()

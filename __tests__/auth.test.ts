@@ -2,6 +2,9 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { parsePrivateKey, TokenProvider } from '../src/auth.js'
+import { captureMasks } from './helpers/masks.js'
+
+const masks = captureMasks()
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
@@ -13,6 +16,7 @@ test('team-key tokens: ES256, kid, iss, aud, lifetime within 20 minutes, iat sli
     () => now
   )
   const token = await tokens.token()
+  expect(masks.masked).toEqual([token])
   expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: 'ABC123DEFG', typ: 'JWT' })
   const claims = decodeJwt(token)
   expect(claims).toMatchObject({
@@ -46,6 +50,9 @@ test('a token is reused while it has over 5 minutes left, renewed after; hours o
 
 test('keys: PEM, base64 of PEM and literal \\n are accepted; others explained', () => {
   expect('key' in parsePrivateKey(pem)).toBe(true)
+  // The whole text and every base64 line of it are masked, whichever way a log might show them.
+  const bodyLines = pem.split('\n').filter((line) => line && !line.startsWith('-----'))
+  expect(masks.masked).toEqual([pem, ...bodyLines])
   expect('key' in parsePrivateKey(Buffer.from(pem).toString('base64'))).toBe(true)
   expect('key' in parsePrivateKey(pem.replace(/\n/g, '\\n'))).toBe(true)
   expect(parsePrivateKey('nonsense')).toEqual({

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ChecksumAlgorithm } from './options.js'
 
 /** Bytes of received-but-not-yet-folded parts kept in memory per upload; the rest go to disk. */
-const MEMORY_WINDOW = 96 * 1024 * 1024
+export const MEMORY_WINDOW = 96 * 1024 * 1024
 
 export interface ReceivedPart {
   partNumber: number
@@ -46,6 +46,8 @@ export class Assembly {
   private readonly fileHashes: Hash[]
   private folding: Promise<void> = Promise.resolve()
   private inMemory = 0
+  /** The most part bytes held in memory at once (bounded by MEMORY_WINDOW). */
+  peakInMemory = 0
   /** Parts sent again with other bytes after they were folded (the digests no longer hold). */
   readonly changedAfterFold = new Set<number>()
   committed = false
@@ -82,6 +84,7 @@ export class Assembly {
   claimMemory(bytes: number): boolean {
     if (this.inMemory + bytes > MEMORY_WINDOW) return false
     this.inMemory += bytes
+    this.peakInMemory = Math.max(this.peakInMemory, this.inMemory)
     return true
   }
 

@@ -4,6 +4,7 @@ import { open, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
+import { MEMORY_WINDOW } from '../../simulator/storage.js'
 import { runAction, simulatorInputs } from '../../scripts/run-action.js'
 
 const SIZE = 4 * 1024 ** 3
@@ -32,8 +33,10 @@ test('a 4 GiB upload verifies with flat memory on both sides', async () => {
     const [archive] = [...sim.store.uploadFiles.values()]
     expect(archive.fileSize).toBe(SIZE)
     expect(archive.committedChecksums?.file?.hash).toBe(run.outputs['archive-md5'])
-    // The simulator (this process) grew by less than 200 MB while receiving 4 GiB...
-    expect(peak - baseline).toBeLessThan(200 * MiB)
+    // The storage never held more than its window of part bytes in memory while receiving 4 GiB
+    // (its process RSS is logged, not asserted: the jest worker's GC decides when it shrinks)...
+    expect(archive.assembly!.peakInMemory).toBeGreaterThan(0)
+    expect(archive.assembly!.peakInMemory).toBeLessThanOrEqual(MEMORY_WINDOW)
     // ...and the action's peak stayed far below the archive's size.
     expect(run.peakRssBytes).toBeLessThan(300 * MiB)
     console.log(
