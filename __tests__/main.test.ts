@@ -30,6 +30,7 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
   expect(archive.operations.length).toBeGreaterThan(4)
   expect(archive.committedChecksums?.file).toEqual({ hash: h.pack.md5, algorithm: 'MD5' })
   expect(run.summary).toContain('released as version 1')
+  expect(run.summary).toContain("The asset pack 'forest-level-2' did not exist and was created.")
   expect(run.stdout).toMatch(/::group::Uploading the archive/)
 })
 
@@ -114,6 +115,7 @@ test('an existing pack is used without create-asset-pack', async () => {
   const run = await runAction(inputsFor(h, { 'create-asset-pack': 'false' }))
   expect(run.exitCode).toBe(0)
   expect(h.sim.store.packs.size).toBe(1)
+  expect(run.summary).not.toContain('was created')
 })
 
 test('a re-run with the same archive reuses the version: no new version, no upload', async () => {

@@ -2,6 +2,7 @@
 // Published once at the end (outputs, annotations, job summary), whether the run succeeded or not.
 import * as core from '@actions/core'
 import type { BackgroundAssetVersion } from './asc-client.js'
+import type { PackLookup } from './asset-pack.js'
 import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
@@ -45,6 +46,12 @@ export class RunReport {
 
   set(output: Outputs, value: string | undefined): void {
     if (value !== undefined) this.outputs[output] = value
+  }
+
+  recordPack({ pack, created }: PackLookup): void {
+    this.set(Outputs.AssetPackId, pack?.id)
+    if (created)
+      this.notes.push(`The asset pack '${this.assetPackIdentifier}' did not exist and was created.`)
   }
 
   /** The version's identity and last seen state, with Apple's non-fatal messages. */
