@@ -1,7 +1,7 @@
 // The App Store Connect API over undici: JSON:API requests, Apple's error documents, the one
 // retry policy, paging, and the rate-limit header. Only this module talks to the API.
 import * as core from '@actions/core'
-import { Agent, request, type Dispatcher } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
 import { cancellation } from './cancellation.js'
 import { PAGE_LIMIT } from './constants.js'
@@ -16,6 +16,7 @@ import {
   scaledMs,
   sleep
 } from './retry.js'
+import { createDispatcher } from './http.js'
 
 type Schemas = components['schemas']
 export type BackgroundAsset = Schemas['BackgroundAsset']
@@ -74,7 +75,7 @@ export class AppStoreConnectClient {
   ) {}
 
   static create(baseUrl: URL, tokens: TokenProvider): AppStoreConnectClient {
-    const agent = new Agent({
+    const agent = createDispatcher({
       keepAliveTimeout: 30_000,
       headersTimeout: 60_000,
       bodyTimeout: 60_000,

@@ -4,7 +4,7 @@
 // API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
 import * as core from '@actions/core'
-import { Agent, request, type Dispatcher } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import type { BackgroundAssetUploadFile } from './asc-client.js'
 import { PROGRESS_INTERVAL_MS } from './constants.js'
 import { cancellation } from './cancellation.js'
@@ -13,6 +13,7 @@ import { BufferRing, PartReader } from './part-reader.js'
 import { formatSize } from './format.js'
 import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
 import { isLoopbackHost } from './inputs.js'
+import { createDispatcher } from './http.js'
 
 export interface PartPlan {
   partNumber: number
@@ -169,7 +170,7 @@ export class PartUploader {
   /** One connection per worker, kept alive across parts. */
   static create(concurrency: number): PartUploader {
     return new PartUploader(
-      new Agent({
+      createDispatcher({
         connections: concurrency,
         keepAliveTimeout: 30_000,
         headersTimeout: 120_000,
