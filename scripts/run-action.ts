@@ -2,6 +2,7 @@
 // and GITHUB_STEP_SUMMARY files, a workspace as the working directory. Used by the demo, the
 // end-to-end tests and the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +16,7 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
-  /** Peak resident memory of the action process, in bytes (from the process's own report). */
+  /** Peak resident memory of the action process, in bytes (Linux only). */
   peakRssBytes?: number
   durationMs: number
 }
@@ -58,6 +59,29 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs
 }
 
+/**
+ * Follows a process's peak resident memory: the kernel's high-water mark in /proc (Linux). Not the
+ * child's own getrusage maxRSS, which on Linux starts from the parent's RSS at spawn (the value
+ * survives vfork + exec), so a parent hosting the simulator would inflate it.
+ */
+function followPeakRss(pid: number | undefined): () => number | undefined {
+  let peak: number | undefined
+  const read = () => {
+    try {
+      const kB = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+      if (kB) peak = Number(kB) * 1024
+    } catch {
+      // Exited, or no /proc here.
+    }
+  }
+  read()
+  const timer = setInterval(read, 20)
+  return () => {
+    clearInterval(timer)
+    return peak
+  }
+}
+
 export async function runAction(
   inputs: Record<string, string>,
   options: {
@@ -90,6 +114,7 @@ export async function runAction(
     stdio: ['ignore', 'pipe', 'pipe']
   })
   options.onStart?.(child)
+  const peakRss = followPeakRss(child.pid)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -99,14 +124,13 @@ export async function runAction(
     child.on('close', (code) => resolve(code ?? -1))
   )
   clearTimeout(timer)
-  const peak = /peak RSS (\d+) bytes/.exec(stdout)?.[1]
   const run: ActionRun = {
     exitCode,
     stdout,
     stderr,
     outputs: parseOutputFile(await readFile(outputFile, 'utf8')),
     summary: await readFile(summaryFile, 'utf8'),
-    peakRssBytes: peak ? Number(peak) : undefined,
+    peakRssBytes: peakRss(),
     durationMs: Date.now() - started
   }
   await rm(dir, { recursive: true, force: true })

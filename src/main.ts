@@ -176,10 +176,6 @@ async function publish(
   report.recordLedger(ledger)
   await Promise.allSettled([uploader?.close(), api?.close()])
   report.publish()
-  const usage = process.resourceUsage()
-  core.debug(
-    `peak RSS ${usage.maxRSS * 1024} bytes, CPU ${Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000)} ms`
-  )
   await writeSummary(report).catch((e: unknown) =>
     core.warning(`Could not write the job summary: ${String(e)}`)
   )
