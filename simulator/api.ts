@@ -6,6 +6,7 @@ import { Assembly, UrlSigner } from './storage.js'
 import {
   conflict,
   invalidRelationship,
+  related,
   invalidAttribute,
   invalidParameter,
   notFound
@@ -330,13 +331,7 @@ export class AscApi {
   private createVersion(r: ApiRequest): Reply {
     const { data } = r.body as Body
     const packId = data.relationships!.backgroundAsset.data.id
-    const pack = this.store.packs.get(packId)
-    if (!pack) {
-      throw invalidRelationship(
-        '/data/relationships/backgroundAsset',
-        `There is no asset pack with id '${packId}'.`
-      )
-    }
+    const pack = related(this.store.packs, 'backgroundAsset', packId, 'asset pack')
     if (pack.archived) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -388,13 +383,12 @@ export class AscApi {
   private async reserve(r: ApiRequest): Promise<Reply> {
     const { data } = r.body as Body
     const versionId = data.relationships!.backgroundAssetVersion.data.id
-    const version = this.store.versions.get(versionId)
-    if (!version) {
-      throw invalidRelationship(
-        '/data/relationships/backgroundAssetVersion',
-        `There is no asset pack version with id '${versionId}'.`
-      )
-    }
+    const version = related(
+      this.store.versions,
+      'backgroundAssetVersion',
+      versionId,
+      'asset pack version'
+    )
     if (version.state !== 'AWAITING_UPLOAD') {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',

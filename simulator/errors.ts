@@ -86,3 +86,19 @@ export const invalidRelationship = (pointer: string, detail: string) =>
     detail,
     pointer
   )
+
+/** The resource a request's relationship names, or the 409 Apple answers when there is none. */
+export function related<T>(
+  resources: Map<string, T>,
+  relationship: string,
+  id: string,
+  noun: string
+): T {
+  const found = resources.get(id)
+  if (found === undefined)
+    throw invalidRelationship(
+      `/data/relationships/${relationship}`,
+      `There is no ${noun} with id '${id}'.`
+    )
+  return found
+}

@@ -2,7 +2,7 @@
 // ("Submit Apple-hosted asset packs"): one draft per platform, only processed versions, one
 // version per pack and at most 10 packs per submission, a version in one open submission at a
 // time, and — until the app's first version is approved — packs only together with that version.
-import { conflict, invalidRelationship, notFound } from './errors.js'
+import { conflict, invalidRelationship, notFound, related } from './errors.js'
 import type { ApiRequest, Reply } from './api.js'
 import type { Platform, SimulatorOptions } from './options.js'
 import type { Random } from './random.js'
@@ -235,12 +235,12 @@ export class ReviewApi {
   private createItem(r: ApiRequest): Reply {
     const { data } = r.body as Body
     const submissionId = data.relationships!.reviewSubmission.data!.id
-    const submission = this.submissions.get(submissionId)
-    if (!submission)
-      throw invalidRelationship(
-        '/data/relationships/reviewSubmission',
-        `There is no review submission with id '${submissionId}'.`
-      )
+    const submission = related(
+      this.submissions,
+      'reviewSubmission',
+      submissionId,
+      'review submission'
+    )
     const versionId = data.relationships!.backgroundAssetVersion?.data?.id
     if (!versionId)
       throw conflict(
@@ -249,12 +249,12 @@ export class ReviewApi {
         'This simulator accepts background asset version items.',
         '/data/relationships'
       )
-    const version = this.store.versions.get(versionId)
-    if (!version)
-      throw invalidRelationship(
-        '/data/relationships/backgroundAssetVersion',
-        `There is no asset pack version with id '${versionId}'.`
-      )
+    const version = related(
+      this.store.versions,
+      'backgroundAssetVersion',
+      versionId,
+      'asset pack version'
+    )
     const pointer = '/data/relationships/backgroundAssetVersion'
     if (submission.state !== 'READY_FOR_REVIEW')
       throw conflict(
