@@ -8,11 +8,18 @@ import { captureMasks } from './helpers/masks.js'
 
 const masks = captureMasks()
 
-test('X-Rate-Limit is read as Apple sends it', () => {
+test('X-Rate-Limit is read as Apple sends it, every budget of it', () => {
   expect(parseRateLimit('user-hour-lim:3500;user-hour-rem:500;')).toEqual({
-    limit: 3500,
-    remaining: 500
+    'user-hour': { limit: 3500, remaining: 500 }
   })
+  expect(
+    parseRateLimit('user-hour-lim:3600;user-hour-rem:3580;user-minute-lim:60;user-minute-rem:0;')
+  ).toEqual({
+    'user-hour': { limit: 3600, remaining: 3580 },
+    'user-minute': { limit: 60, remaining: 0 }
+  })
+  // A limit without its remaining count is no budget.
+  expect(parseRateLimit('user-minute-lim:60;')).toBeUndefined()
   expect(parseRateLimit(undefined)).toBeUndefined()
 })
 
@@ -32,7 +39,7 @@ test('a links.next on another host is refused: the API token never leaves the AP
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const client = AppStoreConnectClient.create(base, new TokenProvider({ keyId: 'K', privateKey }))
   try {
-    await expect(client.findAssetPack('1', 'forest')).rejects.toThrow(
+    await expect(client.listAssetPacks('1')).rejects.toThrow(
       /another host \(https:\/\/elsewhere\.example\); refusing to send the API token there/
     )
     expect(seen).toHaveLength(1)

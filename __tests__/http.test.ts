@@ -48,8 +48,10 @@ test('with HTTP_PROXY set, the API calls and the part uploads go through the pro
   const run = await runAction(inputsFor(h), { env: { HTTP_PROXY: proxy.url } })
   expect(run.exitCode).toBe(0)
   expect(run.outputs.state).toBe('COMPLETE')
-  expect(run.stdout).toContain(`Requests go through the proxy ${new URL(proxy.url).host}`)
   const simulator = new URL(h.sim.baseUrl).host
+  expect(run.stdout).toContain(
+    `Requests to ${simulator} go through the proxy ${new URL(proxy.url).host} (HTTP_PROXY).`
+  )
   // The API client's connections and the uploader's, all to the simulator...
   expect(proxy.tunnels.length).toBeGreaterThanOrEqual(2)
   expect(new Set(proxy.tunnels)).toEqual(new Set([simulator]))

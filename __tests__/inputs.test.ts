@@ -87,21 +87,27 @@ const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] =
     async () => ({
       'archive-path': await file(
         'cut.aar',
+        // A 4 MiB block size, then one block of 256 bytes whose payload is missing.
         Buffer.concat([
           Buffer.from('pbze', 'latin1'),
-          Buffer.alloc(8),
-          Buffer.alloc(8),
+          Buffer.from([0, 0, 0, 0, 0, 0x40, 0, 0]),
+          Buffer.from([0, 0, 0, 0, 0, 0, 1, 0]),
           Buffer.from([0, 0, 0, 0, 0, 0, 1, 0])
         ])
       )
     }),
-    /truncated/
+    /compressed Apple Archive \(LZFSE\) that is cut short inside block 1 at byte 28 of 284 \(truncated\)/
   ],
   [
     'manifest-path',
-    'not JSON (template comments)',
-    async () => ({ 'manifest-path': await file('m1.json', '// comment\n{}') }),
-    /not valid JSON.*comments/
+    'not JSON: a missing comma, reported with line and column',
+    async () => ({
+      'manifest-path': await file(
+        'm1.json',
+        '{\n  "assetPackID": "forest-level-2"\n  "platforms": []\n}'
+      )
+    }),
+    /'.*m1\.json' is not valid JSON: CommaExpected at line 3, column 3\./
   ],
   [
     'manifest-path',

@@ -1,4 +1,4 @@
-// Local manifest checks (asset-pack-format.md).
+// Local manifest checks: JSON with comments as ba-package reads it, and the documented fields.
 import { checkManifest } from '../src/manifest.js'
 
 const valid = {
@@ -14,7 +14,11 @@ const problems = (m: unknown) => {
 
 test('a valid manifest passes and reports its platforms', () => {
   expect(checkManifest(JSON.stringify(valid), 'forest')).toEqual({
-    manifest: { text: JSON.stringify(valid), platforms: ['iOS', 'visionOS'] }
+    manifest: {
+      json: Buffer.from(`${JSON.stringify(valid, null, 2)}\n`),
+      platforms: ['iOS', 'visionOS'],
+      stripped: []
+    }
   })
   expect(problems({ ...valid, downloadPolicy: { onDemand: {} } })).toBe('')
   expect(
@@ -44,7 +48,29 @@ test.each([
   expect(problems(manifest)).toMatch(message)
 })
 
-test('JSON with comments (the ba-package template) is explained', () => {
-  const r = checkManifest('// template\n{}', 'forest')
-  expect('problems' in r && r.problems[0]).toMatch(/comments/)
+test('JSON with comments, trailing commas and a BOM is read as ba-package reads it', () => {
+  const text = `\uFEFF// Fill in following the instructions in the comments.
+{
+  /* the pack's ID */ "assetPackID": "forest",
+  "downloadPolicy": { "prefetch": { "installationEventTypes": ["firstInstallation",], }, },
+  "fileSelectors": [{ "directory": "Levels" }],
+  "platforms": ["iOS", "visionOS"], // two platforms
+}`
+  const r = checkManifest(text, 'forest')
+  if (!('manifest' in r)) throw new Error(r.problems.join(' '))
+  expect(r.manifest.stripped).toEqual(['a byte-order mark', 'comments', 'trailing commas'])
+  expect(JSON.parse(r.manifest.json.toString())).toEqual({
+    ...valid,
+    downloadPolicy: { prefetch: { installationEventTypes: ['firstInstallation'] } }
+  })
+  const commaOnly = checkManifest('{"assetPackID": "forest",}', 'forest')
+  expect('problems' in commaOnly && commaOnly.problems.join(' ')).not.toMatch(/JSON/)
+})
+
+test('a real syntax error is reported with its line and column', () => {
+  expect(checkManifest('{\n  "assetPackID": "forest",\n  "platforms": [iOS]\n}', 'forest')).toEqual(
+    {
+      problems: ['is not valid JSON: InvalidSymbol at line 3, column 17.']
+    }
+  )
 })

@@ -13,6 +13,7 @@ import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
 import { DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
 import { hashFile } from '../src/archive.js'
+import { fileEntryHeader } from '../scripts/sample-pack.js'
 
 const MiB = 1024 ** 2
 const GiB = 1024 ** 3
@@ -26,14 +27,15 @@ function arg(name: string, fallback: string): number[] {
   return (i >= 0 ? process.argv[i + 1] : fallback).split(',').map(Number)
 }
 
-/** A real (not sparse) archive: an AA01 header, then pseudo-random blocks. */
+/** A real (not sparse) archive: one AA01 file entry whose contents are pseudo-random blocks. */
 async function writeArchive(path: string, size: number): Promise<void> {
   const file = await open(path, 'w')
   const block = Buffer.alloc(4 * MiB)
   randomFillSync(block)
-  block.write('AA01\x06\x00', 0, 'latin1')
+  const header = fileEntryHeader('Assets/data.bin', 0)
+  fileEntryHeader('Assets/data.bin', size - header.length).copy(block)
   for (let offset = 0; offset < size; offset += block.length) {
-    block.writeUInt32LE(offset / block.length, 64) // every block differs
+    if (offset) block.writeUInt32LE(offset / block.length, 64) // every block differs
     await file.write(block, 0, Math.min(block.length, size - offset), offset)
   }
   // On disk before any case starts: the write-back of gigabytes of dirty pages would otherwise

@@ -26,25 +26,40 @@ export function sampleManifest(assetPackID: string, platforms = ['iOS']): Record
   }
 }
 
-function field(key: string, subtype: string, value: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(key + subtype, 'latin1'), value])
+/** An entry header field: the 3-letter key and its subtype letter, then the value's bytes. */
+export type EntryField = [keyAndSubtype: string, value: Buffer]
+
+/** A `P` (string) field: u16 little-endian length, then the bytes. */
+export function stringField(key: string, text: string): EntryField {
+  const bytes = Buffer.from(text)
+  const length = Buffer.alloc(2)
+  length.writeUInt16LE(bytes.length)
+  return [`${key}P`, Buffer.concat([length, bytes])]
 }
 
-function entryHeader(path: string, blobSize: number): Buffer {
-  const name = Buffer.from(path)
-  const pathLength = Buffer.alloc(2)
-  pathLength.writeUInt16LE(name.length)
-  const size = Buffer.alloc(8)
-  size.writeBigUInt64LE(BigInt(blobSize))
-  const fields = Buffer.concat([
-    field('TYP', '1', Buffer.from('F')),
-    field('PAT', 'P', Buffer.concat([pathLength, name])),
-    field('DAT', 'C', size)
-  ])
+/** A blob field (`A`/`B`/`C`: u16/u32/u64 size); the blob's bytes follow the header. */
+export function blobField(key: string, size: number, subtype: 'A' | 'B' | 'C' = 'C'): EntryField {
+  const value = Buffer.alloc({ A: 2, B: 4, C: 8 }[subtype])
+  if (subtype === 'A') value.writeUInt16LE(size)
+  if (subtype === 'B') value.writeUInt32LE(size)
+  if (subtype === 'C') value.writeBigUInt64LE(BigInt(size))
+  return [`${key}${subtype}`, value]
+}
+
+/** One Apple Archive entry header: magic, u16 little-endian header size, then the fields. */
+export function entryHeader(fields: EntryField[], magic = 'AA01'): Buffer {
+  const body = Buffer.concat(
+    fields.map(([key, value]) => Buffer.concat([Buffer.from(key, 'latin1'), value]))
+  )
   const head = Buffer.alloc(6)
-  head.write('AA01', 0, 'latin1')
-  head.writeUInt16LE(6 + fields.length, 4)
-  return Buffer.concat([head, fields])
+  head.write(magic, 0, 'latin1')
+  head.writeUInt16LE(6 + body.length, 4)
+  return Buffer.concat([head, body])
+}
+
+/** The header of a regular file entry whose contents (`DAT`) are `size` bytes. */
+export function fileEntryHeader(path: string, size: number): Buffer {
+  return entryHeader([['TYP1', Buffer.from('F')], stringField('PAT', path), blobField('DAT', size)])
 }
 
 /** A deterministic byte pattern (from `seed`), so the same call writes the same archive. */
@@ -61,10 +76,10 @@ export async function writeSamplePack(
   const manifestPath = join(dir, 'Manifest.json')
   await writeFile(manifestPath, manifest)
   const first = Buffer.concat([
-    entryHeader('manifest.json', manifest.length),
+    fileEntryHeader('manifest.json', Buffer.byteLength(manifest)),
     Buffer.from(manifest)
   ])
-  const dataHeaderSize = entryHeader('Levels/Forest/data.bin', 0).length
+  const dataHeaderSize = fileEntryHeader('Levels/Forest/data.bin', 0).length
   const dataSize = options.size - first.length - dataHeaderSize
   if (dataSize < 0)
     throw new Error(`a sample pack needs at least ${first.length + dataHeaderSize} bytes`)
@@ -76,7 +91,7 @@ export async function writeSamplePack(
     if (!out.write(chunk)) await once(out, 'drain')
   }
   await write(first)
-  await write(entryHeader('Levels/Forest/data.bin', dataSize))
+  await write(fileEntryHeader('Levels/Forest/data.bin', dataSize))
   const block = Buffer.alloc(4 * 1024 * 1024)
   for (let written = 0; written < dataSize; written += block.length) {
     const chunk = block.subarray(0, Math.min(block.length, dataSize - written))

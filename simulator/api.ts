@@ -85,8 +85,7 @@ export class AscApi {
       apps_backgroundAssets_getToManyRelationship: (r) =>
         this.linkages(r, this.packsOfApp(r.pathParams.id), 'backgroundAssets'),
       backgroundAssets_createInstance: (r) => this.createPack(r),
-      backgroundAssets_getInstance: (r) =>
-        this.single(r, this.store.packJson(this.pack(r.pathParams.id), fieldSelection(r.url))),
+      backgroundAssets_getInstance: (r) => this.getPack(r),
       backgroundAssets_updateInstance: (r) => this.updatePack(r),
       backgroundAssets_versions_getToManyRelated: (r) => this.listVersions(r),
       backgroundAssets_versions_getToManyRelationship: (r) =>
@@ -196,7 +195,24 @@ export class AscApi {
       packs.sort((a, b) => value(a).localeCompare(value(b)) * (sort.startsWith('-') ? -1 : 1))
     }
     const fields = fieldSelection(r.url)
-    return this.page(r, packs, (p) => this.store.packJson(p, fields))
+    const include = list(q.get('include'))
+    return this.page(
+      r,
+      packs,
+      (p) => this.store.packJson(p, fields),
+      (slice) => this.store.includedForPacks(slice, include, fields)
+    )
+  }
+
+  private getPack(r: ApiRequest): Reply {
+    const pack = this.pack(r.pathParams.id)
+    const fields = fieldSelection(r.url)
+    const included = this.store.includedForPacks(
+      [pack],
+      list(r.url.searchParams.get('include')),
+      fields
+    )
+    return this.single(r, this.store.packJson(pack, fields), included)
   }
 
   private newPack(appId: string, identifier: string): PackRecord {
@@ -319,13 +335,7 @@ export class AscApi {
       list(r.url.searchParams.get('include')),
       fields
     )
-    return {
-      status: 200,
-      body: {
-        ...this.document(this.store.versionJson(version, fields), r),
-        ...(included.length ? { included } : {})
-      }
-    }
+    return this.single(r, this.store.versionJson(version, fields), included)
   }
 
   private createVersion(r: ApiRequest): Reply {
@@ -640,7 +650,8 @@ export class AscApi {
     const errors: StateMessage[] = []
     let manifest: Record<string, unknown> | undefined
     try {
-      const parsed: unknown = JSON.parse(file.assembly!.readAll().toString('utf8'))
+      file.receivedText = file.assembly!.readAll().toString('utf8')
+      const parsed: unknown = JSON.parse(file.receivedText)
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
         manifest = parsed as Record<string, unknown>
       else
@@ -737,13 +748,7 @@ export class AscApi {
     const included = include.includes('backgroundAssetVersion')
       ? [this.store.versionJson(this.store.versions.get(release.versionId)!, fields)]
       : []
-    return {
-      status: 200,
-      body: {
-        ...this.document(this.store.internalBetaReleaseJson(release, fields), r),
-        ...(included.length ? { included } : {})
-      }
-    }
+    return this.single(r, this.store.internalBetaReleaseJson(release, fields), included)
   }
 
   // ---- JSON:API envelopes --------------------------------------------------------------------
@@ -768,8 +773,12 @@ export class AscApi {
     return { data, links: { self: this.selfLink(r) } }
   }
 
-  private single(r: ApiRequest, data: unknown): Reply {
-    return { status: 200, body: this.document(data, r) }
+  /** A single-resource document, with `included` when there is something to include. */
+  private single(r: ApiRequest, data: unknown, included: unknown[] = []): Reply {
+    return {
+      status: 200,
+      body: { ...this.document(data, r), ...(included.length ? { included } : {}) }
+    }
   }
 
   private page<T>(

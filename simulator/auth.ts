@@ -28,7 +28,7 @@ export function generateApiKey(kind: 'team' | 'individual' = 'team'): ApiKey {
   }
 }
 
-/** Why a token is refused, for the simulator's log (Apple's 401 never says why). */
+/** Why a token is refused: the simulator's 401 detail says it (Apple's names only the general cause). */
 export type TokenVerdict =
   { ok: true; keyId: string } | { ok: false; reason: string; keyId?: string }
 
@@ -38,42 +38,57 @@ export async function verifyBearer(
   nowMs: number
 ): Promise<TokenVerdict> {
   const token = /^Bearer (.+)$/.exec(header ?? '')?.[1]
-  if (!token) return { ok: false, reason: 'no bearer token' }
+  if (!token) return { ok: false, reason: 'the request has no Authorization: Bearer header' }
   let kid: string | undefined
   try {
     const protectedHeader = decodeProtectedHeader(token)
     kid = protectedHeader.kid
     if (protectedHeader.alg !== 'ES256')
-      return { ok: false, reason: `alg ${protectedHeader.alg} is not ES256`, keyId: kid }
+      return {
+        ok: false,
+        reason: `the token is signed with alg ${protectedHeader.alg}, not ES256`,
+        keyId: kid
+      }
   } catch {
-    return { ok: false, reason: 'not a JWT' }
+    return { ok: false, reason: 'the bearer token is not a JWT' }
   }
   const key = kid ? keys.get(kid) : undefined
-  if (!key) return { ok: false, reason: `unknown kid ${kid}`, keyId: kid }
+  if (!key)
+    return { ok: false, reason: `the token's kid ${kid} is not a known API key`, keyId: kid }
   let claims: Record<string, unknown>
   try {
     const { payload } = await compactVerify(token, key.publicKey)
     claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>
   } catch {
-    return { ok: false, reason: 'bad signature', keyId: kid }
+    return {
+      ok: false,
+      reason: `the token's signature does not verify with key ${kid}`,
+      keyId: kid
+    }
   }
   const now = Math.floor(nowMs / 1000)
   const { iat, exp, aud, iss, sub } = claims
-  if (typeof iat !== 'number' || typeof exp !== 'number')
-    return { ok: false, reason: 'iat/exp missing', keyId: kid }
-  if (aud !== 'appstoreconnect-v1') return { ok: false, reason: `aud ${String(aud)}`, keyId: kid }
+  if (typeof iat !== 'number') return { ok: false, reason: 'the token has no iat', keyId: kid }
+  if (typeof exp !== 'number') return { ok: false, reason: 'the token has no exp', keyId: kid }
+  if (aud !== 'appstoreconnect-v1')
+    return {
+      ok: false,
+      reason: `the token's aud is ${JSON.stringify(aud)}, not "appstoreconnect-v1"`,
+      keyId: kid
+    }
   if (key.issuerId ? iss !== key.issuerId : sub !== 'user' || iss !== undefined) {
     return {
       ok: false,
       reason: key.issuerId
-        ? 'iss does not match the key'
-        : 'individual key needs sub "user" and no iss',
+        ? `the token's iss is not the issuer ID of key ${kid}`
+        : `key ${kid} is an individual key: the token needs sub "user" and no iss`,
       keyId: kid
     }
   }
   if (exp - iat > 1200)
-    return { ok: false, reason: `lifetime ${exp - iat}s exceeds 1200s`, keyId: kid }
-  if (exp <= now) return { ok: false, reason: 'expired', keyId: kid }
-  if (iat > now) return { ok: false, reason: 'issued in the future', keyId: kid }
+    return { ok: false, reason: `exp − iat is ${exp - iat} s, over 1200`, keyId: kid }
+  if (exp <= now) return { ok: false, reason: `the token expired ${now - exp} s ago`, keyId: kid }
+  if (iat > now)
+    return { ok: false, reason: `the token's iat is ${iat - now} s in the future`, keyId: kid }
   return { ok: true, keyId: kid! }
 }

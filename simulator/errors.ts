@@ -42,12 +42,13 @@ export const notFound = (type: string, id: string, parameter = 'id') =>
     { parameter }
   )
 
-export const notAuthorized = () =>
+/** Apple's 401 names the general cause; the simulator, a developer's tool, adds why this token failed. */
+export const notAuthorized = (reason: string) =>
   new ApiError(
     401,
     'NOT_AUTHORIZED',
     'Authentication credentials are missing or invalid.',
-    'Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens'
+    `Provide a properly configured and signed bearer token, and make sure that it has not expired. This one was refused because ${reason}. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens`
   )
 
 export const rateLimited = () =>

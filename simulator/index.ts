@@ -71,6 +71,13 @@ export interface Simulator {
 
 const MAX_JSON_BODY = 1024 * 1024
 const HOUR_MS = 3600_000
+const MINUTE_MS = 60_000
+
+/** Requests a key has left in the rolling hour and minute. */
+interface Budget {
+  hour: number
+  minute: number
+}
 
 async function readJson(req: IncomingMessage): Promise<{ raw: string }> {
   let raw = ''
@@ -142,19 +149,33 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const spent = new Map<string, number[]>()
   let burstUntil = 0
   const totalBandwidth = new Bandwidth(options.faults.bandwidthTotal)
+  const fullBudget: Budget = { hour: options.rateLimitPerHour, minute: options.rateLimitPerMinute }
 
-  function remainingBudget(keyId: string): number {
+  /** What a key has left of its rolling hour and, when a per-minute limit is set, minute. */
+  function remainingBudget(keyId: string): Budget {
     if (!spent.has(keyId)) spent.set(keyId, Array<number>(options.rateLimitSpent).fill(now()))
     const times = spent.get(keyId)!.filter((t) => t > now() - HOUR_MS)
     spent.set(keyId, times)
-    return options.rateLimitPerHour - times.length
+    const lastMinute = times.filter((t) => t > now() - MINUTE_MS).length
+    return {
+      hour: options.rateLimitPerHour - times.length,
+      minute: options.rateLimitPerMinute - lastMinute
+    }
+  }
+
+  /** Apple's header: the hourly budget always, the per-minute one on endpoints that have it. */
+  function rateLimitHeader(budget: Budget): string {
+    const hour = `user-hour-lim:${options.rateLimitPerHour};user-hour-rem:${Math.max(0, budget.hour)};`
+    return options.rateLimitPerMinute
+      ? `${hour}user-minute-lim:${options.rateLimitPerMinute};user-minute-rem:${Math.max(0, budget.minute)};`
+      : hour
   }
 
   function send(
     res: ServerResponse,
     status: number,
     body: unknown,
-    rateRemaining: number,
+    budget: Budget,
     matched?: MatchedOperation
   ): void {
     if (matched && options.validateContract) {
@@ -168,7 +189,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(text),
-      'X-Rate-Limit': `user-hour-lim:${options.rateLimitPerHour};user-hour-rem:${Math.max(0, rateRemaining)};`
+      'X-Rate-Limit': rateLimitHeader(budget)
     })
     res.end(text)
   }
@@ -192,21 +213,24 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     }
     const { operation } = matched
     log.operationId = operation.operationId
-    let rateRemaining = options.rateLimitPerHour
+    let budget = fullBudget
     try {
       const verdict = await verifyBearer(req.headers.authorization, keys, now())
-      if (verdict.keyId && keys.has(verdict.keyId)) rateRemaining = remainingBudget(verdict.keyId)
-      if (!verdict.ok) throw notAuthorized()
-      if (rateRemaining <= 0) throw rateLimited()
-      // A burst is a stretch of time in which every request is refused, as a real limiter does.
+      if (verdict.keyId && keys.has(verdict.keyId)) budget = remainingBudget(verdict.keyId)
+      if (!verdict.ok) throw notAuthorized(verdict.reason)
+      if (budget.hour <= 0) throw rateLimited()
+      if (options.rateLimitPerMinute && budget.minute <= 0) throw rateLimited()
+      // A burst is a stretch of time in which every request is refused, as a per-minute limiter
+      // does when a short spike spends the minute: the hour's budget is still there.
       if (Date.now() < burstUntil || random.chance(options.faults.rateLimitBurst.probability)) {
         if (Date.now() >= burstUntil)
           burstUntil = Date.now() + options.faults.rateLimitBurst.durationMs
         injected('429')
+        budget = { ...budget, minute: 0 }
         throw rateLimited()
       }
       spent.get(verdict.keyId)!.push(now())
-      rateRemaining--
+      budget = { hour: budget.hour - 1, minute: budget.minute - 1 }
       const injectedStatus = options.faults.injectStatus.find(
         (f) => f.times > 0 && matches(f, method, url.pathname, operation.template)
       )
@@ -260,12 +284,12 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
         return
       }
       log.status = reply.status
-      send(res, reply.status, reply.body, rateRemaining, matched)
+      send(res, reply.status, reply.body, budget, matched)
     } catch (e) {
       const error = e instanceof ApiError ? e : serverError(500)
       if (!(e instanceof ApiError)) console.error('simulator: unexpected error', e)
       log.status = error.status
-      send(res, error.status, error.toJson(), rateRemaining, matched)
+      send(res, error.status, error.toJson(), budget, matched)
     }
   }
 
@@ -357,12 +381,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
       handle(req, res, url, log).catch((e: unknown) => {
         log.status = e instanceof ApiError ? e.status : 500
         if (!res.headersSent)
-          send(
-            res,
-            log.status,
-            (e instanceof ApiError ? e : serverError(500)).toJson(),
-            options.rateLimitPerHour
-          )
+          send(res, log.status, (e instanceof ApiError ? e : serverError(500)).toJson(), fullBudget)
       })
     if (options.faults.latencyMs > 0) setTimeout(respond, options.faults.latencyMs)
     else void respond()

@@ -112,6 +112,8 @@ export interface SimulatorOptions {
   appId: string
   /** API requests a key may send per rolling hour. */
   rateLimitPerHour: number
+  /** API requests a key may send per rolling minute (0: no per-minute limit, and no minute header). */
+  rateLimitPerMinute: number
   /** Requests the key already spent this hour (other jobs share its budget). */
   rateLimitSpent: number
   /** Packs (with versions) that exist before the first request. */
@@ -143,6 +145,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   clockOffsetMs: 0,
   appId: '6449876543',
   rateLimitPerHour: 3500,
+  rateLimitPerMinute: 0,
   rateLimitSpent: 0,
   packs: [],
   appApproved: true,

@@ -57,6 +57,8 @@ export interface UploadFileRecord {
   committedChecksums?: FileChecksums
   committedLegacyChecksum?: string
   assembly?: Assembly
+  /** A MANIFEST's text as it arrived (what the preflight checked), kept for tests to read. */
+  receivedText?: string
 }
 
 export interface InternalBetaReleaseRecord {
@@ -111,11 +113,19 @@ export class Store {
     return [...this.uploadFiles.values()].filter((f) => f.versionId === versionId)
   }
 
-  packJson(pack: PackRecord, fields: FieldSelection = new Map()): Resource {
-    const self = `${this.baseUrl()}/v1/backgroundAssets/${pack.id}`
-    const usedBytes = this.versionsOf(pack.id)
+  /**
+   * Apple's hosting figure for a pack: its largest version that counts (COMPLETE; versions
+   * awaiting upload, processing or failed do not count), in archive bytes.
+   */
+  usedBytes(pack: PackRecord): number {
+    return this.versionsOf(pack.id)
       .filter((v) => v.state === 'COMPLETE' && v.assetFileId)
       .reduce((max, v) => Math.max(max, this.uploadFiles.get(v.assetFileId!)?.fileSize ?? 0), 0)
+  }
+
+  packJson(pack: PackRecord, fields: FieldSelection = new Map()): Resource {
+    const self = `${this.baseUrl()}/v1/backgroundAssets/${pack.id}`
+    const usedBytes = this.usedBytes(pack)
     return select(
       {
         type: 'backgroundAssets',
@@ -232,6 +242,30 @@ export class Store {
       },
       fields
     )
+  }
+
+  appJson(id: string, fields: FieldSelection = new Map()): Resource {
+    return select(
+      {
+        type: 'apps',
+        id,
+        attributes: { name: `App ${id}`, bundleId: `com.example.app${id}`, sku: `SKU${id}` },
+        links: { self: `${this.baseUrl()}/v1/apps/${id}` }
+      },
+      fields
+    )
+  }
+
+  /** The `included` array for packs: their app and internal beta version, as `include` asks. */
+  includedForPacks(packs: PackRecord[], include: string[], fields: FieldSelection): Resource[] {
+    const seen = new Map<string, Resource>()
+    const add = (r: Resource) => seen.set(`${r.type}/${r.id}`, r)
+    for (const pack of packs) {
+      if (include.includes('app')) add(this.appJson(pack.appId, fields))
+      const beta = pack.internalBetaVersionId && this.versions.get(pack.internalBetaVersionId)
+      if (include.includes('internalBetaVersion') && beta) add(this.versionJson(beta, fields))
+    }
+    return [...seen.values()]
   }
 
   /** The `included` array for a version, for the relationships named in `include`. */

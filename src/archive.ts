@@ -1,28 +1,175 @@
-// The archive on disk: is it an Apple Archive, and what are its checksums. Everything streams;
-// no file is read whole.
+// The archive on disk: is it an Apple Archive, whole, and what are its checksums. Everything
+// streams; no file is read whole, and the entry walk reads headers only (it seeks over blobs).
 import { createHash, type Hash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 
-export type ArchiveSignature = 'AA01' | 'YAA1' | 'pbzx-compressed'
-
-const PBZ_ALGORITHMS = new Set(['e', 'z', 'x', '4', 'b', 'm', '-', 'f'])
+/** The letter after `pbz` names the compression of the block stream. */
+const PBZ_COMPRESSION: Record<string, string> = {
+  e: 'LZFSE',
+  z: 'zlib',
+  x: 'LZMA',
+  '4': 'LZ4',
+  b: 'LZBITMAP',
+  m: 'LZRaven',
+  f: 'LZVN',
+  '-': 'no compression'
+}
+const PBZ_HEADER = 12
 const PBZ_BLOCK_HEADER = 16
+const ENTRY_MAGICS = new Set(['AA01', 'YAA1'])
+/** Bytes read at a time while walking entries: many small entries' headers share one read. */
+const WALK_WINDOW = 64 * 1024
 const HASH_READ_SIZE = 256 * 1024
 
 /**
- * Checks the first bytes (and, for a compressed `pbz?` stream, that its block chain adds up to the
- * file size, which catches truncated archives) and returns what the file is, or a sentence that
- * says what is wrong with it.
+ * Value sizes of an entry header's field subtypes (the character after the 3-letter key). `P` is
+ * a string with a u16 length; `A`/`B`/`C` hold the size (u16/u32/u64) of a blob that follows the
+ * header. A subtype not listed here means the header is not one Apple Archive writes.
+ */
+const FIXED_FIELD_SIZES: Record<string, number> = {
+  '*': 0,
+  '1': 1,
+  '2': 2,
+  '4': 4,
+  '8': 8,
+  F: 4,
+  G: 20,
+  H: 32,
+  I: 48,
+  J: 64,
+  S: 8,
+  T: 12
+}
+const BLOB_SIZE_BYTES: Record<string, number> = { A: 2, B: 4, C: 8 }
+
+/** One entry header, parsed: its path (when it has one) and the bytes of blobs after it. */
+export interface EntryHeader {
+  path?: string
+  blobBytes: number
+}
+
+/** Parses the fields of one entry header (magic and size included); a string says what is wrong. */
+export function parseEntryHeader(header: Buffer): EntryHeader | string {
+  let blobBytes = 0
+  let path: string | undefined
+  for (let at = 6; at < header.length;) {
+    if (at + 4 > header.length) return `a field at byte ${at} of the header is cut off`
+    const key = header.toString('latin1', at, at + 3)
+    const subtype = header.toString('latin1', at + 3, at + 4)
+    at += 4
+    const blob = BLOB_SIZE_BYTES[subtype]
+    let size = FIXED_FIELD_SIZES[subtype] ?? blob
+    if (subtype === 'P') {
+      if (at + 2 > header.length) return `its field ${key}${subtype} overruns the header`
+      size = 2 + header.readUInt16LE(at)
+    }
+    if (size === undefined) return `its field ${key} has the unknown type '${subtype}'`
+    if (at + size > header.length) return `its field ${key}${subtype} overruns the header`
+    if (subtype === 'P' && key === 'PAT') path = header.toString('utf8', at + 2, at + size)
+    if (blob === 2) blobBytes += header.readUInt16LE(at)
+    if (blob === 4) blobBytes += header.readUInt32LE(at)
+    if (blob === 8) blobBytes += Number(header.readBigUInt64LE(at))
+    at += size
+  }
+  return { path, blobBytes }
+}
+
+/** Reads a file's bytes through one window, so small neighbouring headers cost one read. */
+class WindowedReader {
+  private window = Buffer.alloc(0)
+  private start = 0
+
+  constructor(
+    private readonly file: FileHandle,
+    private readonly size: number
+  ) {}
+
+  /** Up to `length` bytes at `position` (fewer at the end of the file). */
+  async bytes(position: number, length: number): Promise<Buffer> {
+    const end = Math.min(position + length, this.size)
+    if (position < this.start || end > this.start + this.window.length) {
+      const buffer = Buffer.alloc(Math.max(WALK_WINDOW, end - position))
+      const { bytesRead } = await this.file.read(buffer, 0, buffer.length, position)
+      this.window = buffer.subarray(0, bytesRead)
+      this.start = position
+    }
+    return this.window.subarray(position - this.start, end - this.start)
+  }
+}
+
+function entryName(path: string | undefined, index: number): string {
+  return path === undefined ? `entry ${index + 1}` : path ? `\`${path}\`` : 'the root directory'
+}
+
+/** Walks a raw AA01/YAA1 stream entry by entry; it must end exactly at the file's end. */
+async function walkEntries(reader: WindowedReader, size: number): Promise<string | undefined> {
+  let entries = 0
+  for (let position = 0; position < size; entries++) {
+    const prefix = await reader.bytes(position, 6)
+    const magic = prefix.toString('latin1', 0, 4)
+    if (prefix.length < 6) {
+      const cutMagic = [...ENTRY_MAGICS].some((m) => m.startsWith(magic))
+      return cutMagic || !entries
+        ? `is cut short inside the header of entry ${entries + 1} at byte ${size} (the header starts at byte ${position})`
+        : `has ${size - position} bytes after its last entry (from byte ${position}) that are not an Apple Archive entry`
+    }
+    if (!ENTRY_MAGICS.has(magic))
+      return `has ${size - position} bytes after its last entry (from byte ${position}) that are not an Apple Archive entry (they start with ${JSON.stringify(magic)})`
+    const headerSize = prefix.readUInt16LE(4)
+    if (headerSize < 6)
+      return `has a damaged header for entry ${entries + 1} at byte ${position}: its size is ${headerSize}, under the 6 bytes of magic and size`
+    const headerEnd = position + headerSize
+    if (headerEnd > size)
+      return `is cut short inside the header of entry ${entries + 1} at byte ${size} of ${headerEnd}`
+    const header = parseEntryHeader(await reader.bytes(position, headerSize))
+    if (typeof header === 'string')
+      return `has a damaged header for entry ${entries + 1} at byte ${position}: ${header}`
+    const end = headerEnd + header.blobBytes
+    if (end > size)
+      return `is cut short inside the entry for ${entryName(header.path, entries)} at byte ${size} of ${end}`
+    position = end
+  }
+  return undefined
+}
+
+/** Walks a `pbz?` stream's block chain (headers only); it must end exactly at the file's end. */
+async function walkBlocks(reader: WindowedReader, size: number): Promise<string | undefined> {
+  const head = await reader.bytes(0, PBZ_HEADER)
+  if (head.length < PBZ_HEADER) return `ends inside its ${PBZ_HEADER}-byte header (truncated)`
+  const blockSize = Number(head.readBigUInt64BE(4))
+  let blocks = 0
+  for (let position = PBZ_HEADER; position < size; blocks++) {
+    const block = await reader.bytes(position, PBZ_BLOCK_HEADER)
+    const raw = block.length === PBZ_BLOCK_HEADER ? Number(block.readBigUInt64BE(0)) : 0
+    const compressed = block.length === PBZ_BLOCK_HEADER ? Number(block.readBigUInt64BE(8)) : 0
+    // A block holds 1 to blockSize bytes, stored or smaller: anything else is not a block header.
+    const isBlock = raw > 0 && raw <= blockSize && compressed > 0 && compressed <= raw
+    if (!isBlock) {
+      return blocks
+        ? `has ${size - position} bytes after its last block (from byte ${position})`
+        : `has no valid first block at byte ${position}`
+    }
+    const end = position + PBZ_BLOCK_HEADER + compressed
+    if (end > size)
+      return `is cut short inside block ${blocks + 1} at byte ${size} of ${end} (truncated)`
+    position = end
+  }
+  return blocks ? undefined : 'has no blocks'
+}
+
+/**
+ * Says what the file is (`Apple Archive (AA01)`, `compressed Apple Archive (LZFSE)`), after checking that it is a whole Apple Archive: a raw entry stream whose
+ * entries (header, then blobs) end exactly at the file's end, or a compressed `pbz?` stream whose
+ * block chain does. Only headers are read. A problem is a sentence that follows the path.
  */
 export async function identifyArchive(
   path: string,
   size: number
-): Promise<{ signature: ArchiveSignature } | { problem: string }> {
+): Promise<{ kind: string } | { problem: string }> {
   const file = await open(path, 'r')
   try {
-    const head = Buffer.alloc(12)
-    const { bytesRead } = await file.read(head, 0, 12, 0)
-    const magic = head.subarray(0, 4).toString('latin1')
+    const reader = new WindowedReader(file, size)
+    const magic = (await reader.bytes(0, 4)).toString('latin1')
     if (magic === 'PK\x03\x04') {
       return {
         problem:
@@ -34,33 +181,16 @@ export async function identifyArchive(
         problem:
           'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.'
       }
-    if (magic === 'AA01' || magic === 'YAA1') {
-      const headerSize = head.readUInt16LE(4)
-      if (bytesRead < 6 || headerSize < 6 || headerSize > size)
-        return {
-          problem: `starts like an Apple Archive (${magic}) but its first entry header is damaged.`
-        }
-      return { signature: magic }
+    if (ENTRY_MAGICS.has(magic)) {
+      const kind = `Apple Archive (${magic})`
+      const problem = await walkEntries(reader, size)
+      return problem ? { problem: `is an ${kind} that ${problem}.` } : { kind }
     }
-    if (magic.startsWith('pbz') && PBZ_ALGORITHMS.has(magic[3])) {
-      if (bytesRead < 12)
-        return { problem: 'is a compressed Apple Archive that ends inside its header (truncated).' }
-      let position = 12
-      const block = Buffer.alloc(PBZ_BLOCK_HEADER)
-      while (position < size) {
-        const read = await file.read(block, 0, PBZ_BLOCK_HEADER, position)
-        if (read.bytesRead < PBZ_BLOCK_HEADER)
-          return {
-            problem: `is a compressed Apple Archive whose block at byte ${position} is cut off (truncated file).`
-          }
-        const compressed = Number(block.readBigUInt64BE(8))
-        position += PBZ_BLOCK_HEADER + compressed
-      }
-      if (position !== size)
-        return {
-          problem: `is a compressed Apple Archive whose blocks end at byte ${position}, past its ${size} bytes (truncated file).`
-        }
-      return { signature: 'pbzx-compressed' }
+    const compression = magic.startsWith('pbz') ? PBZ_COMPRESSION[magic[3]] : undefined
+    if (compression) {
+      const kind = `compressed Apple Archive (${compression})`
+      const problem = await walkBlocks(reader, size)
+      return problem ? { problem: `is a ${kind} that ${problem}.` } : { kind }
     }
     return {
       problem: `does not start with an Apple Archive signature (AA01, YAA1 or pbz*), but with ${JSON.stringify(magic)}. Is it the .aar that ba-package wrote?`
@@ -83,9 +213,31 @@ export interface Digests {
   composite?: string
 }
 
-/** One sequential pass over the file computing every checksum asked for. */
+/** A file's bytes in order, through one reused buffer; or a buffer's, in slices. */
+async function* chunksOf(source: string | Buffer): AsyncGenerator<Buffer> {
+  if (Buffer.isBuffer(source)) {
+    for (let at = 0; at < source.length; at += HASH_READ_SIZE)
+      yield source.subarray(at, at + HASH_READ_SIZE)
+    return
+  }
+  // One buffer, read into again and again: no garbage however large the file.
+  const buffer = Buffer.allocUnsafe(HASH_READ_SIZE)
+  const file = await open(source, 'r')
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await file.read(buffer, 0, HASH_READ_SIZE, position)
+      if (!bytesRead) return
+      yield buffer.subarray(0, bytesRead)
+      position += bytesRead
+    }
+  } finally {
+    await file.close()
+  }
+}
+
+/** One sequential pass over the bytes computing every checksum asked for. */
 export async function hashFile(
-  path: string,
+  source: string | Buffer,
   options: { sha256?: boolean; parts?: PartBoundary[] } = {}
 ): Promise<Digests> {
   const md5 = createHash('md5')
@@ -95,33 +247,21 @@ export async function hashFile(
   let partIndex = 0
   let partHash: Hash | undefined = parts ? createHash('md5') : undefined
   let position = 0
-  // One buffer, read into again and again: no garbage however large the file.
-  const buffer = Buffer.allocUnsafe(HASH_READ_SIZE)
-  const file = await open(path, 'r')
-  try {
-    for (
-      let read = await file.read(buffer, 0, HASH_READ_SIZE, 0);
-      read.bytesRead;
-      read = await file.read(buffer, 0, HASH_READ_SIZE, position)
-    ) {
-      const chunk = buffer.subarray(0, read.bytesRead)
-      md5.update(chunk)
-      sha256?.update(chunk)
-      for (let at = 0; parts && partHash && at < chunk.length && partIndex < parts.length;) {
-        const part = parts[partIndex]
-        const take = Math.min(chunk.length - at, part.offset + part.length - (position + at))
-        partHash.update(chunk.subarray(at, at + take))
-        at += take
-        if (position + at === part.offset + part.length) {
-          partDigests.set(part.partNumber, partHash.digest())
-          partHash = createHash('md5')
-          partIndex++
-        }
+  for await (const chunk of chunksOf(source)) {
+    md5.update(chunk)
+    sha256?.update(chunk)
+    for (let at = 0; parts && partHash && at < chunk.length && partIndex < parts.length;) {
+      const part = parts[partIndex]
+      const take = Math.min(chunk.length - at, part.offset + part.length - (position + at))
+      partHash.update(chunk.subarray(at, at + take))
+      at += take
+      if (position + at === part.offset + part.length) {
+        partDigests.set(part.partNumber, partHash.digest())
+        partHash = createHash('md5')
+        partIndex++
       }
-      position += read.bytesRead
     }
-  } finally {
-    await file.close()
+    position += chunk.length
   }
   const digests: Digests = { md5: md5.digest('hex') }
   if (sha256) digests.sha256 = sha256.digest('hex')

@@ -5,10 +5,11 @@ import { request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
 import { cancellation } from './cancellation.js'
 import { PAGE_LIMIT } from './constants.js'
-import { AscApiError, UncertainOutcomeError, describeCause } from './errors.js'
+import { AscApiError, UncertainOutcomeError } from './errors.js'
 import type { components } from './generated/asc-api.js'
 import {
   API_RETRY,
+  RATE_BURST_RETRY,
   RATE_LIMIT_RETRY,
   backoffMs,
   isNetworkError,
@@ -16,7 +17,7 @@ import {
   scaledMs,
   sleep
 } from './retry.js'
-import { createDispatcher } from './http.js'
+import { createDispatcher, explainFailure, proxyFor } from './http.js'
 
 type Schemas = components['schemas']
 export type BackgroundAsset = Schemas['BackgroundAsset']
@@ -40,10 +41,13 @@ type Included = NonNullable<VersionsResponse['included']>[number]
 
 export type Query = Record<string, string | number>
 
-export interface RateLimit {
+export interface RateBudget {
   limit: number
   remaining: number
 }
+
+/** The budgets of an `X-Rate-Limit` header by name: `user-hour`, and on some endpoints `user-minute`. */
+export type RateLimit = Record<string, RateBudget>
 
 interface CallOptions {
   /** Safe to repeat after a 5xx or a network error (reads, and writes made idempotent by the caller). */
@@ -54,11 +58,23 @@ interface CallOptions {
 /** Low remaining budget: space requests out rather than run into 429s. */
 const LOW_BUDGET_SHARE = 0.05
 
+/** Every `<name>-lim:<n>;<name>-rem:<n>` pair of the header; undefined when it has none. */
 export function parseRateLimit(header: string | string[] | undefined): RateLimit | undefined {
-  const text = Array.isArray(header) ? header[0] : header
-  const limit = /user-hour-lim:(\d+)/.exec(text ?? '')?.[1]
-  const remaining = /user-hour-rem:(\d+)/.exec(text ?? '')?.[1]
-  return limit && remaining ? { limit: Number(limit), remaining: Number(remaining) } : undefined
+  const text = Array.isArray(header) ? header.join(';') : (header ?? '')
+  const values = new Map<string, number>()
+  for (const [, name, value] of text.matchAll(/([\w-]+?-(?:lim|rem)):(\d+)/g))
+    values.set(name, Number(value))
+  const budgets: RateLimit = {}
+  for (const [name, limit] of values) {
+    const remaining = values.get(name.replace(/-lim$/, '-rem'))
+    if (name.endsWith('-lim') && remaining !== undefined)
+      budgets[name.slice(0, -4)] = { limit, remaining }
+  }
+  return Object.keys(budgets).length ? budgets : undefined
+}
+
+function isLow(budget: RateBudget | undefined): boolean {
+  return !!budget && budget.remaining <= budget.limit * LOW_BUDGET_SHARE
 }
 
 export class AppStoreConnectClient {
@@ -77,7 +93,7 @@ export class AppStoreConnectClient {
   static create(baseUrl: URL, tokens: TokenProvider): AppStoreConnectClient {
     const agent = createDispatcher({
       keepAliveTimeout: 30_000,
-      headersTimeout: 60_000,
+      headersTimeout: 30_000,
       bodyTimeout: 60_000,
       connections: 4
     })
@@ -90,18 +106,15 @@ export class AppStoreConnectClient {
 
   // ---- operations used by the pipeline ------------------------------------------------------
 
-  async findAssetPack(appId: string, identifier: string): Promise<BackgroundAsset | undefined> {
+  /** Every asset pack of the app, with only what the lookup and Apple's limits need. */
+  async listAssetPacks(appId: string): Promise<BackgroundAsset[]> {
+    const packs: BackgroundAsset[] = []
     for await (const page of this.pages<Schemas['BackgroundAssetsResponse']>(
       `/v1/apps/${appId}/backgroundAssets`,
-      {
-        'filter[assetPackIdentifier]': identifier,
-        limit: PAGE_LIMIT
-      }
-    )) {
-      const pack = page.data.find((p) => p.attributes?.assetPackIdentifier === identifier)
-      if (pack) return pack
-    }
-    return undefined
+      { 'fields[backgroundAssets]': 'archived,assetPackIdentifier,usedBytes', limit: PAGE_LIMIT }
+    ))
+      packs.push(...page.data)
+    return packs
   }
 
   async createAssetPack(appId: string, identifier: string): Promise<BackgroundAsset> {
@@ -409,16 +422,19 @@ export class AppStoreConnectClient {
         text = await response.body.text()
         this.rateLimit = parseRateLimit(response.headers['x-rate-limit']) ?? this.rateLimit
       } catch (error) {
-        if (cancellation.aborted || !isNetworkError(error))
-          throw cancellation.aborted ? cancellation.reason : error
+        if (cancellation.aborted) throw cancellation.reason
+        if (!isNetworkError(error)) {
+          if (!proxyFor(url)) throw error
+          throw new Error(`${label} failed: ${explainFailure(error, url)}`)
+        }
         if (!options.idempotent) throw new UncertainOutcomeError(label, error)
         if (++failures >= API_RETRY.attempts)
-          throw new Error(`${label} failed ${failures} times: ${describeCause(error)}`)
+          throw new Error(`${label} failed ${failures} times: ${explainFailure(error, url)}`)
         await this.retryAfter(
           label,
           failures,
           API_RETRY.attempts,
-          describeCause(error),
+          explainFailure(error, url),
           backoffMs(failures, API_RETRY)
         )
         continue
@@ -431,13 +447,17 @@ export class AppStoreConnectClient {
         this.retries++
         continue
       }
-      if (status === 429 && ++rateLimited < RATE_LIMIT_RETRY.attempts) {
+      // With hourly budget left, a 429 is a per-minute limit's burst: the rolling minute frees
+      // capacity continuously, so seconds of backoff do. Only a spent hour is paced by the hour.
+      const hourly = !this.rateLimit || isLow(this.rateLimit['user-hour'])
+      const policy = hourly ? RATE_LIMIT_RETRY : RATE_BURST_RETRY
+      if (status === 429 && ++rateLimited < policy.attempts) {
         await this.retryAfter(
           label,
           rateLimited,
-          RATE_LIMIT_RETRY.attempts,
-          `429 rate limit (${this.budgetText()})`,
-          backoffMs(rateLimited, RATE_LIMIT_RETRY)
+          policy.attempts,
+          `429 rate limit, ${hourly ? 'hourly budget' : 'a short burst'}: ${this.budgetText()}`,
+          backoffMs(rateLimited, policy)
         )
         continue
       }
@@ -472,17 +492,24 @@ export class AppStoreConnectClient {
     await sleep(delayMs, cancellation)
   }
 
+  /** The budgets that are low (or the hour's, when none is), for the log. */
   private budgetText(): string {
-    return this.rateLimit
-      ? `${this.rateLimit.remaining} of ${this.rateLimit.limit} requests left this hour`
-      : 'no X-Rate-Limit seen'
+    if (!this.rateLimit) return 'no X-Rate-Limit seen'
+    const budgets = Object.entries(this.rateLimit)
+    const low = budgets.filter(([, b]) => isLow(b))
+    const shown = low.length ? low : budgets.filter(([name]) => name === 'user-hour')
+    return shown
+      .map(([name, b]) => `${b.remaining} of ${b.limit} requests left (${name})`)
+      .join(', ')
   }
 
   /** With under 5% of the hourly budget left, spread the rest over the hour instead of spending it now. */
   private async paceForBudget(): Promise<void> {
-    const budget = this.rateLimit
-    if (!budget || budget.remaining > budget.limit * LOW_BUDGET_SHARE) return
-    const delayMs = scaledMs(Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget.remaining, 1))))
+    const budget = this.rateLimit?.['user-hour']
+    if (!isLow(budget)) return
+    const delayMs = scaledMs(
+      Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget!.remaining, 1)))
+    )
     core.info(
       `Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`
     )

@@ -1,22 +1,39 @@
 // Step 3: the asset pack record, found by identifier; created only when create-asset-pack allows.
+// The app's packs are listed once, which also tells what the app hosts: Apple's limits (200 GB
+// per app, 100 packs per app) are checked here, before anything is written.
 import * as core from '@actions/core'
 import type { AppStoreConnectClient, BackgroundAsset } from './asc-client.js'
 import { AscApiError, UncertainOutcomeError } from './errors.js'
+import { formatGigabytes } from './format.js'
 import type { ActionInputs } from './inputs.js'
+
+/**
+ * Apple hosts at most 200 GB (decimal) of compressed assets per app: per pack its largest version
+ * that counts (Awaiting Upload, Processing and Failed versions don't), summed over the packs; an
+ * archived pack frees its space. App Store Connect warns (email, banner) from 80 %.
+ */
+export const APP_HOSTING_LIMIT_BYTES = 200e9
+const HOSTING_WARNING_SHARE = 0.8
+/** Asset packs an app may have (archived ones keep their identifier). */
+export const MAX_PACKS_PER_APP = 100
+
+/** What the app hosts now, and would host once this archive's version counts. */
+export interface AppHosting {
+  usedBytes: number
+  withArchiveBytes: number
+  packs: number
+}
 
 export interface PackLookup {
   /** Undefined only in a dry run that would create the pack. */
   pack?: BackgroundAsset
   created: boolean
+  hosting: AppHosting
 }
 
-async function find(
-  client: AppStoreConnectClient,
-  appId: string,
-  identifier: string
-): Promise<BackgroundAsset | undefined> {
+async function listPacks(client: AppStoreConnectClient, appId: string): Promise<BackgroundAsset[]> {
   try {
-    return await client.findAssetPack(appId, identifier)
+    return await client.listAssetPacks(appId)
   } catch (error) {
     if (error instanceof AscApiError && error.status === 404) {
       throw new Error(
@@ -28,20 +45,59 @@ async function find(
   }
 }
 
+const identifierOf = (pack: BackgroundAsset) => pack.attributes?.assetPackIdentifier
+
+/** The app's hosting with this pack's figure raised to the archive's size where that is larger. */
+function hostingWith(
+  packs: BackgroundAsset[],
+  identifier: string,
+  archiveSize: number
+): AppHosting {
+  let usedBytes = 0
+  // A pack that does not exist yet will hold the archive too.
+  let withArchiveBytes = packs.some((p) => identifierOf(p) === identifier) ? 0 : archiveSize
+  for (const pack of packs) {
+    if (pack.attributes?.archived) continue
+    const used = pack.attributes?.usedBytes ?? 0
+    usedBytes += used
+    withArchiveBytes += identifierOf(pack) === identifier ? Math.max(used, archiveSize) : used
+  }
+  return { usedBytes, withArchiveBytes, packs: packs.length }
+}
+
+/** Refuses an archive that would take the app over Apple's limit; warns from 80 %. */
+function checkHosting(hosting: AppHosting): void {
+  const share = hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES
+  const figures = `${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${formatGigabytes(APP_HOSTING_LIMIT_BYTES)} (${Math.round(share * 100)} %; now ${formatGigabytes(hosting.usedBytes)})`
+  if (share > 1)
+    throw new Error(
+      `archive-path: with this archive the app would use ${figures}. Apple hosts at most 200 GB of compressed assets per app (per pack its largest version that counts): archive old packs or versions in App Store Connect to free space. Nothing was uploaded.`
+    )
+  if (share >= HOSTING_WARNING_SHARE)
+    core.warning(
+      `With this archive the app uses ${figures} of Apple-hosted asset storage; App Store Connect refuses uploads over 200 GB.`,
+      { title: 'Asset pack storage over 80 %' }
+    )
+  else core.info(`Apple-hosted storage with this archive: ${figures}.`)
+}
+
 export async function findOrCreateAssetPack(
   client: AppStoreConnectClient,
   inputs: ActionInputs
 ): Promise<PackLookup> {
   const { appId, assetPackIdentifier: identifier } = inputs
-  const pack = await find(client, appId, identifier)
+  const packs = await listPacks(client, appId)
+  const pack = packs.find((p) => identifierOf(p) === identifier)
   if (pack?.attributes?.archived) {
     throw new Error(
       `asset-pack-identifier: the asset pack '${identifier}' is archived in App Store Connect; archived packs accept no new versions. Use a new identifier.`
     )
   }
+  const hosting = hostingWith(packs, identifier, inputs.archive.size)
+  checkHosting(hosting)
   if (pack) {
     core.info(`Asset pack '${identifier}': ${pack.id}`)
-    return { pack, created: false }
+    return { pack, created: false, hosting }
   }
   if (!inputs.createAssetPack) {
     throw new Error(
@@ -49,14 +105,19 @@ export async function findOrCreateAssetPack(
         'or set `create-asset-pack: true` to let this action create it.'
     )
   }
+  if (packs.length >= MAX_PACKS_PER_APP) {
+    throw new Error(
+      `asset-pack-identifier: app ${appId} already has ${packs.length} asset packs, Apple's limit of ${MAX_PACKS_PER_APP} per app, so '${identifier}' cannot be created. Release into an existing pack instead.`
+    )
+  }
   if (inputs.dryRun) {
     core.info(`Dry run: the asset pack '${identifier}' does not exist and would be created.`)
-    return { created: false }
+    return { created: false, hosting }
   }
   try {
     const created = await client.createAssetPack(appId, identifier)
     core.info(`Created asset pack '${identifier}': ${created.id}`)
-    return { pack: created, created: true }
+    return { pack: created, created: true, hosting: { ...hosting, packs: hosting.packs + 1 } }
   } catch (error) {
     // No answer, or "already used" from a create that raced ours: the pack may exist now.
     const maybeCreated =
@@ -65,10 +126,10 @@ export async function findOrCreateAssetPack(
         error.status === 409 &&
         error.pointer?.includes('assetPackIdentifier'))
     if (!maybeCreated) throw error
-    const found = await find(client, appId, identifier)
+    const found = (await listPacks(client, appId)).find((p) => identifierOf(p) === identifier)
     if (!found || (error instanceof AscApiError && !error.errors[0]?.code.includes('DUPLICATE')))
       throw error
     core.info(`The asset pack '${identifier}' exists after all: ${found.id}`)
-    return { pack: found, created: true }
+    return { pack: found, created: true, hosting }
   }
 }

@@ -22,7 +22,8 @@ import {
 
 export interface FileToDeliver {
   assetType: 'ASSET' | 'MANIFEST'
-  path: string
+  /** The bytes: a file on disk (streamed), or a small buffer. */
+  source: string | Buffer
   fileName: string
   size: number
 }
@@ -202,7 +203,7 @@ export async function deliverFile(
   )
   const send = async (batch: PartPlan[]) => {
     const progress = new Progress(`Uploading ${file.fileName}`, bytesOf(batch))
-    return uploader.uploadAll(file.path, batch, progress, options).finally(() => progress.stop())
+    return uploader.uploadAll(file.source, batch, progress, options).finally(() => progress.stop())
   }
   // Hash in a second sequential read while the parts go out, unless what is needed is known.
   const known = options.known
@@ -212,7 +213,10 @@ export async function deliverFile(
     send(toSend),
     reusable
       ? Promise.resolve(known)
-      : hashFile(file.path, { sha256: needSha256, parts: announced?.composite ? parts : undefined })
+      : hashFile(file.source, {
+          sha256: needSha256,
+          parts: announced?.composite ? parts : undefined
+        })
   ])
   let checksumForm: Delivery['checksumForm']
   try {
@@ -259,15 +263,19 @@ export async function preflightManifest(
   poll: PollOptions,
   stallTimeoutMs: number
 ): Promise<BackgroundAssetUploadFile> {
+  if (manifest.stripped.length)
+    core.info(
+      `${manifest.fileName} has ${manifest.stripped.join(' and ')}: App Store Connect receives it as plain JSON with the same content.`
+    )
   const delivery = await deliverFile(
     client,
     uploader,
     versionId,
     {
       assetType: 'MANIFEST',
-      path: manifest.path,
+      source: manifest.json,
       fileName: manifest.fileName,
-      size: manifest.size
+      size: manifest.json.length
     },
     { stallTimeoutMs }
   )

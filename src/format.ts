@@ -6,3 +6,8 @@ export function formatSize(bytes: number): string {
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${Math.round(bytes)} bytes`
 }
+
+/** Decimal gigabytes, as Apple writes its hosting limits ("200 GB"). */
+export function formatGigabytes(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`
+}

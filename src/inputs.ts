@@ -3,24 +3,25 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import * as core from '@actions/core'
-import { identifyArchive, type ArchiveSignature } from './archive.js'
+import { identifyArchive } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './auth.js'
 import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PLATFORMS, type Platform } from './constants.js'
 import { InputError } from './errors.js'
 import { formatSize } from './format.js'
+import { proxyProblems } from './http.js'
 import { checkManifest, type CheckedManifest } from './manifest.js'
 
 export interface ArchiveFile {
   path: string
   fileName: string
   size: number
-  signature: ArchiveSignature
+  /** What the file is, for the log, such as `Apple Archive (AA01)`. */
+  kind: string
 }
 
 export interface ManifestFile extends CheckedManifest {
   path: string
   fileName: string
-  size: number
 }
 
 export interface ActionInputs {
@@ -126,7 +127,7 @@ async function readArchive(problems: Problems): Promise<ArchiveFile | undefined>
   const identified = await identifyArchive(path, size)
   if ('problem' in identified)
     return void problems.add(Inputs.ArchivePath, `'${path}' ${identified.problem}`)
-  return { path, fileName: basename(path), size, signature: identified.signature }
+  return { path, fileName: basename(path), size, kind: identified.kind }
 }
 
 async function readManifest(
@@ -135,14 +136,13 @@ async function readManifest(
 ): Promise<ManifestFile | undefined> {
   const path = input(Inputs.ManifestPath)
   if (!path) return undefined
-  const size = await readFileInput(Inputs.ManifestPath, path, problems)
-  if (size === undefined) return undefined
+  if ((await readFileInput(Inputs.ManifestPath, path, problems)) === undefined) return undefined
   const checked = checkManifest(await readFile(path, 'utf8'), identifier)
   if ('problems' in checked) {
     for (const p of checked.problems) problems.add(Inputs.ManifestPath, `'${path}' ${p}`)
     return undefined
   }
-  return { ...checked.manifest, path, fileName: basename(path), size }
+  return { ...checked.manifest, path, fileName: basename(path) }
 }
 
 async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | undefined> {
@@ -336,9 +336,10 @@ export async function getInputs(): Promise<ActionInputs> {
   const reviewPlatform = readReviewPlatform(submitForReview, waitForProcessing, manifest, problems)
   const dispatch = readDispatch(waitForProcessing, problems)
   const apiBaseUrl = readApiBaseUrl(problems)
+  problems.list.push(...proxyProblems())
   if (problems.list.length) throw new InputError(problems.list)
   core.info(
-    `${archive!.fileName}: ${formatSize(archive!.size)} Apple Archive (${archive!.signature})` +
+    `${archive!.fileName}: ${formatSize(archive!.size)} ${archive!.kind}` +
       `${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}; API key ${credentials!.keyId} (${credentials!.issuerId ? 'team' : 'individual'})${dryRun ? '; dry run' : ''}`
   )
   return {

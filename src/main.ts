@@ -111,7 +111,7 @@ async function uploadArchive(session: Session, versionId: string): Promise<void>
         api,
         parts,
         versionId,
-        { assetType: 'ASSET', ...inputs.archive },
+        { assetType: 'ASSET', source: inputs.archive.path, ...inputs.archive },
         { stallTimeoutMs: inputs.stallTimeoutMs, known: session.checksums.known, ...ledger.hooks() }
       )
     },

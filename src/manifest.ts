@@ -1,13 +1,51 @@
 // Local checks of the Manifest.json an asset pack was built from, as Apple documents it and as
-// live uploads have shown (asset-pack-format.md): caught here, before any request.
+// live uploads have shown: caught here, before any request. The file is read as ba-package reads
+// it: JSON with comments (the template `ba-package template` writes has `//` comments), trailing
+// commas and a byte-order mark allowed. App Store Connect gets it re-serialised as plain JSON.
+import { parse, printParseErrorCode, stripComments, visit, type ParseError } from 'jsonc-parser'
 
 const POLICIES = ['essential', 'prefetch', 'onDemand'] as const
 const INSTALLATION_EVENTS = new Set(['firstInstallation', 'subsequentUpdate'])
 const PLATFORMS = new Set(['iOS', 'macOS', 'tvOS', 'visionOS'])
+const BOM = '\uFEFF'
 
 export interface CheckedManifest {
-  text: string
+  /** The manifest as plain JSON: what the preflight sends. */
+  json: Buffer
   platforms: string[]
+  /** What the file had that plain JSON has not (comments, trailing commas, a byte-order mark). */
+  stripped: string[]
+}
+
+/** "line 3, column 14" of an offset into the text. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n')
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`
+}
+
+/** Parses JSON with comments; problems name the place of every syntax error. */
+function parseJsonc(text: string): { value: unknown; stripped: string[] } | { problems: string[] } {
+  const stripped: string[] = []
+  if (text.startsWith(BOM)) stripped.push('a byte-order mark')
+  const body = text.startsWith(BOM) ? text.slice(1) : text
+  const errors: ParseError[] = []
+  const value: unknown = parse(body, errors, { allowTrailingComma: true, allowEmptyContent: false })
+  if (errors.length) {
+    const where = errors
+      .slice(0, 3)
+      .map((e) => `${printParseErrorCode(e.error)} at ${lineAndColumn(body, e.offset)}`)
+    return { problems: [`is not valid JSON: ${where.join('; ')}.`] }
+  }
+  let comments = false
+  visit(body, { onComment: () => (comments = true) })
+  if (comments) stripped.push('comments')
+  try {
+    // Without its comments, what still stops JSON.parse can only be a trailing comma.
+    JSON.parse(stripComments(body))
+  } catch {
+    stripped.push('trailing commas')
+  }
+  return { value, stripped }
 }
 
 /** Returns the problems (sentences without the input name) or the parsed manifest. */
@@ -15,15 +53,9 @@ export function checkManifest(
   text: string,
   assetPackIdentifier: string
 ): { problems: string[] } | { manifest: CheckedManifest } {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (e) {
-    const comments = /^\s*\/\//m.test(text)
-      ? ' It has // comments: remove them (the ba-package template has some).'
-      : ''
-    return { problems: [`is not valid JSON (${(e as Error).message}).${comments}`] }
-  }
+  const read = parseJsonc(text)
+  if ('problems' in read) return read
+  const parsed = read.value
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
     return { problems: ['must be a JSON object.'] }
   const m = parsed as Record<string, unknown>
@@ -88,5 +120,13 @@ export function checkManifest(
     problems.push(
       'has "userInfo", which only self-hosted asset packs may use; Apple-hosted packs are refused with it.'
     )
-  return problems.length ? { problems } : { manifest: { text, platforms } }
+  return problems.length
+    ? { problems }
+    : {
+        manifest: {
+          json: Buffer.from(`${JSON.stringify(parsed, null, 2)}\n`),
+          platforms,
+          stripped: read.stripped
+        }
+      }
 }

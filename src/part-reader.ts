@@ -31,7 +31,8 @@ export class PartReader extends Readable {
   private file?: FileHandle
 
   constructor(
-    private readonly path: string,
+    /** A file's path, or the bytes themselves (a small file built in memory). */
+    private readonly source: string | Buffer,
     private readonly offset: number,
     private readonly length: number,
     private readonly ring: BufferRing
@@ -59,9 +60,15 @@ export class PartReader extends Readable {
         this.push(null)
         return
       }
-      this.file ??= await open(this.path, 'r')
+      const at = this.offset + this.bytesRead
+      if (Buffer.isBuffer(this.source)) {
+        this.bytesRead += wanted
+        this.push(this.source.subarray(at, at + wanted))
+        return
+      }
+      this.file ??= await open(this.source, 'r')
       const buffer = this.ring.take()
-      const { bytesRead } = await this.file.read(buffer, 0, wanted, this.offset + this.bytesRead)
+      const { bytesRead } = await this.file.read(buffer, 0, wanted, at)
       if (bytesRead === 0)
         throw new Error(
           `the archive ended at byte ${this.offset + this.bytesRead}: did it change during the upload?`

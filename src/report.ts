@@ -2,7 +2,7 @@
 // Published once at the end (outputs, annotations, job summary), whether the run succeeded or not.
 import * as core from '@actions/core'
 import type { BackgroundAssetVersion } from './asc-client.js'
-import type { PackLookup } from './asset-pack.js'
+import type { AppHosting, PackLookup } from './asset-pack.js'
 import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
@@ -43,13 +43,16 @@ export class RunReport {
   /** A line for the summary saying what happened beyond the table (reused, dry run, …). */
   notes: string[] = []
   failure?: Error
+  /** The app's Apple-hosted storage, now and with this archive. */
+  hosting?: AppHosting
 
   set(output: Outputs, value: string | undefined): void {
     if (value !== undefined) this.outputs[output] = value
   }
 
-  recordPack({ pack, created }: PackLookup): void {
+  recordPack({ pack, created, hosting }: PackLookup): void {
     this.set(Outputs.AssetPackId, pack?.id)
+    this.hosting = hosting
     if (created)
       this.notes.push(`The asset pack '${this.assetPackIdentifier}' did not exist and was created.`)
   }

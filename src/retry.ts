@@ -12,8 +12,10 @@ export interface RetryPolicy {
 const SCALE = Number(process.env.ASSET_PACK_RELEASE_BACKOFF_SCALE ?? 1) || 1
 
 export const API_RETRY: RetryPolicy = { attempts: 5, baseMs: 1000, maxMs: 20000 }
-/** 429s carry no Retry-After: back off for seconds, not minutes. */
+/** 429s carry no Retry-After: back off for seconds, not minutes (the hourly budget is low). */
 export const RATE_LIMIT_RETRY: RetryPolicy = { attempts: 6, baseMs: 2000, maxMs: 30000 }
+/** A 429 with hourly budget left is a per-minute burst: short waits, a few more of them. */
+export const RATE_BURST_RETRY: RetryPolicy = { attempts: 8, baseMs: 1000, maxMs: 8000 }
 export const PART_RETRY: RetryPolicy = { attempts: 6, baseMs: 1000, maxMs: 20000 }
 
 /** A wait as configured, shrunk by the test factor. */

@@ -5,7 +5,8 @@ import { CancelledError } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { ProcessingFailedError } from './errors.js'
 import type { RunReport } from './report.js'
-import { formatSize } from './format.js'
+import { formatGigabytes, formatSize } from './format.js'
+import { APP_HOSTING_LIMIT_BYTES, MAX_PACKS_PER_APP } from './asset-pack.js'
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
@@ -21,6 +22,13 @@ async function provenance(): Promise<string | undefined> {
   if (!repository || !sha) return undefined
   const run = `${serverUrl}/${repository}/actions/runs/${runId}${runAttempt > 1 ? `/attempts/${runAttempt}` : ''}`
   return `Built from <code>${escape(ref)}</code> at <code>${sha.slice(0, 12)}</code> · <a href="${run}">run ${runId}${runAttempt > 1 ? ` (attempt ${runAttempt})` : ''}</a>`
+}
+
+/** The app's Apple-hosted storage against Apple's 200 GB, with this archive counted. */
+function hostingText({ hosting }: RunReport): string {
+  if (!hosting) return '—'
+  const share = Math.round((hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES) * 100)
+  return `${formatGigabytes(hosting.withArchiveBytes)} of ${formatGigabytes(APP_HOSTING_LIMIT_BYTES)} (${share} %) with this archive · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
 }
 
 function statusLine(report: RunReport): string {
@@ -55,6 +63,7 @@ export async function writeSummary(report: RunReport): Promise<void> {
         ? `${escape(report.archiveName ?? '')} · ${formatSize(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
         : '—'
     ],
+    ['App storage', hostingText(report)],
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
     [
       'Reused',

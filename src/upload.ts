@@ -13,7 +13,7 @@ import { BufferRing, PartReader } from './part-reader.js'
 import { formatSize } from './format.js'
 import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from './retry.js'
 import { isLoopbackHost } from './inputs.js'
-import { createDispatcher } from './http.js'
+import { createDispatcher, explainFailure, proxyFor } from './http.js'
 
 export interface PartPlan {
   partNumber: number
@@ -186,7 +186,7 @@ export class PartUploader {
 
   /** PUTs every part; the first part that cannot be sent stops the others and is thrown. */
   async uploadAll(
-    path: string,
+    source: string | Buffer,
     parts: PartPlan[],
     progress: Progress,
     options: UploadOptions
@@ -200,7 +200,7 @@ export class PartUploader {
     const worker = async () => {
       const ring = new BufferRing()
       for (let part = queue.shift(); part && !stop.aborted; part = queue.shift()) {
-        await this.uploadPart(path, part, ring, progress, stop, options)
+        await this.uploadPart(source, part, ring, progress, stop, options)
         options.onPartSent?.(part.partNumber)
       }
     }
@@ -223,7 +223,7 @@ export class PartUploader {
   }
 
   private async uploadPart(
-    path: string,
+    source: string | Buffer,
     part: PartPlan,
     ring: BufferRing,
     progress: Progress,
@@ -232,7 +232,7 @@ export class PartUploader {
   ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let failure: string
-      const body = new PartReader(path, part.offset, part.length, ring)
+      const body = new PartReader(source, part.offset, part.length, ring)
       const stalled = new AbortController()
       const watchdog = this.watch(body, stalled, options.stallTimeoutMs)
       progress.track(body)
@@ -259,10 +259,15 @@ export class PartUploader {
         // undici may end a request whose socket the server closed with an AbortError of its own.
         const retryable =
           stalled.signal.aborted || isNetworkError(error) || (error as Error)?.name === 'AbortError'
-        if (!retryable) throw error
+        if (!retryable) {
+          if (!proxyFor(new URL(part.url))) throw error
+          throw new Error(
+            `Part ${part.partNumber} could not be sent: ${explainFailure(error, new URL(part.url))}`
+          )
+        }
         failure = stalled.signal.aborted
           ? describeCause(stalled.signal.reason)
-          : describeCause(error)
+          : explainFailure(error, new URL(part.url))
       } finally {
         clearInterval(watchdog)
         progress.untrack(body, succeeded)

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
 import { MEMORY_WINDOW } from '../../simulator/storage.js'
 import { runAction, simulatorInputs } from '../../scripts/run-action.js'
+import { fileEntryHeader } from '../../scripts/sample-pack.js'
 
 const SIZE = 4 * 1024 ** 3
 const MiB = 1024 ** 2
@@ -14,10 +15,12 @@ test('a 4 GiB upload verifies with flat memory on both sides', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'large-upload-'))
   const sim = await startSimulator({ validateContract: true, upload: { partSize: 64 * MiB } })
   try {
-    // A sparse file: an Apple Archive signature, then zeros up to 4 GiB.
+    // A sparse file: one Apple Archive entry whose contents are zeros up to 4 GiB.
     const path = join(dir, 'huge.aar')
     const file = await open(path, 'w')
-    await file.write(Buffer.from('AA01\x06\x00', 'latin1'), 0, 6, 0)
+    const headerSize = fileEntryHeader('Assets/huge.bin', 0).length
+    const header = fileEntryHeader('Assets/huge.bin', SIZE - headerSize)
+    await file.write(header, 0, header.length, 0)
     await file.truncate(SIZE)
     await file.close()
     const baseline = process.memoryUsage().rss
