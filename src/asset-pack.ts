@@ -28,7 +28,6 @@ export interface PackLookup {
   /** Undefined only in a dry run that would create the pack. */
   pack?: BackgroundAsset
   created: boolean
-  hosting: AppHosting
 }
 
 async function listPacks(client: AppStoreConnectClient, appId: string): Promise<BackgroundAsset[]> {
@@ -65,25 +64,32 @@ function hostingWith(
   return { usedBytes, withArchiveBytes, packs: packs.length }
 }
 
+/** Apple's limit as Apple writes it: "200 GB". */
+export const HOSTING_LIMIT_TEXT = `${APP_HOSTING_LIMIT_BYTES / 1e9} GB`
+
 /** Refuses an archive that would take the app over Apple's limit; warns from 80 %. */
 function checkHosting(hosting: AppHosting): void {
   const share = hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES
-  const figures = `${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${formatGigabytes(APP_HOSTING_LIMIT_BYTES)} (${Math.round(share * 100)} %; now ${formatGigabytes(hosting.usedBytes)})`
+  const now = `now ${formatGigabytes(hosting.usedBytes)}`
   if (share > 1)
     throw new Error(
-      `archive-path: with this archive the app would use ${figures}. Apple hosts at most 200 GB of compressed assets per app (per pack its largest version that counts): archive old packs or versions in App Store Connect to free space. Nothing was uploaded.`
+      `archive-path: with this archive the app would use ${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${now}). ` +
+        'Apple hosts at most 200 GB of compressed assets per app (per pack its largest version that counts): archive old packs or versions in App Store Connect to free space. Nothing was uploaded.'
     )
+  const figures = `${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${Math.round(share * 100)} %; ${now})`
   if (share >= HOSTING_WARNING_SHARE)
     core.warning(
-      `With this archive the app uses ${figures} of Apple-hosted asset storage; App Store Connect refuses uploads over 200 GB.`,
+      `With this archive the app uses ${figures} of Apple-hosted asset storage; App Store Connect refuses uploads over ${HOSTING_LIMIT_TEXT}.`,
       { title: 'Asset pack storage over 80 %' }
     )
   else core.info(`Apple-hosted storage with this archive: ${figures}.`)
 }
 
+/** `onHosting` sees the app's storage figures before they are checked (a refusal reports them). */
 export async function findOrCreateAssetPack(
   client: AppStoreConnectClient,
-  inputs: ActionInputs
+  inputs: ActionInputs,
+  onHosting: (hosting: AppHosting) => void
 ): Promise<PackLookup> {
   const { appId, assetPackIdentifier: identifier } = inputs
   const packs = await listPacks(client, appId)
@@ -94,10 +100,11 @@ export async function findOrCreateAssetPack(
     )
   }
   const hosting = hostingWith(packs, identifier, inputs.archive.size)
+  onHosting(hosting)
   checkHosting(hosting)
   if (pack) {
     core.info(`Asset pack '${identifier}': ${pack.id}`)
-    return { pack, created: false, hosting }
+    return { pack, created: false }
   }
   if (!inputs.createAssetPack) {
     throw new Error(
@@ -112,12 +119,13 @@ export async function findOrCreateAssetPack(
   }
   if (inputs.dryRun) {
     core.info(`Dry run: the asset pack '${identifier}' does not exist and would be created.`)
-    return { created: false, hosting }
+    return { created: false }
   }
   try {
     const created = await client.createAssetPack(appId, identifier)
     core.info(`Created asset pack '${identifier}': ${created.id}`)
-    return { pack: created, created: true, hosting: { ...hosting, packs: hosting.packs + 1 } }
+    onHosting({ ...hosting, packs: hosting.packs + 1 })
+    return { pack: created, created: true }
   } catch (error) {
     // No answer, or "already used" from a create that raced ours: the pack may exist now.
     const maybeCreated =
@@ -130,6 +138,6 @@ export async function findOrCreateAssetPack(
     if (!found || (error instanceof AscApiError && !error.errors[0]?.code.includes('DUPLICATE')))
       throw error
     core.info(`The asset pack '${identifier}' exists after all: ${found.id}`)
-    return { pack: found, created: true, hosting }
+    return { pack: found, created: true }
   }
 }

@@ -63,7 +63,7 @@ function authenticate(report: RunReport, inputs: ActionInputs): Session {
 
 /** Step 3. */
 async function findAssetPack({ api, inputs, report }: Session) {
-  const lookup = await findOrCreateAssetPack(api, inputs)
+  const lookup = await findOrCreateAssetPack(api, inputs, (hosting) => (report.hosting = hosting))
   report.recordPack(lookup)
   return lookup.pack
 }

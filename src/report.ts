@@ -50,9 +50,8 @@ export class RunReport {
     if (value !== undefined) this.outputs[output] = value
   }
 
-  recordPack({ pack, created, hosting }: PackLookup): void {
+  recordPack({ pack, created }: PackLookup): void {
     this.set(Outputs.AssetPackId, pack?.id)
-    this.hosting = hosting
     if (created)
       this.notes.push(`The asset pack '${this.assetPackIdentifier}' did not exist and was created.`)
   }
