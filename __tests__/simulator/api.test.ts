@@ -83,6 +83,39 @@ describe('operations and JSON:API envelopes', () => {
     expect(sim.contractViolations).toEqual([])
   })
 
+  test('packs: include=app,internalBetaVersion on the list and on the instance', async () => {
+    sim = await startSimulator({
+      packs: [{ identifier: 'forest', versions: [{ state: 'COMPLETE' }] }, { identifier: 'cave' }]
+    })
+    const listed = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets?include=app,internalBetaVersion&fields[apps]=name,bundleId`
+    )
+    expect(listed.body.included.map((r: any) => r.type).sort()).toEqual([
+      'apps',
+      'backgroundAssetVersions'
+    ])
+    const app = listed.body.included.find((r: any) => r.type === 'apps')
+    expect(app).toMatchObject({ id: sim.appId, attributes: { name: expect.any(String) } })
+    expect(Object.keys(app.attributes).sort()).toEqual(['bundleId', 'name'])
+    const forest = listed.body.data.find((p: any) => p.attributes.assetPackIdentifier === 'forest')
+    const one = await call(
+      sim,
+      'GET',
+      `/v1/backgroundAssets/${forest.id}?include=internalBetaVersion`
+    )
+    expect(one.body.included).toEqual([
+      expect.objectContaining({
+        type: 'backgroundAssetVersions',
+        id: forest.relationships.internalBetaVersion.data.id
+      })
+    ])
+    const plain = await call(sim, 'GET', `/v1/backgroundAssets/${forest.id}`)
+    expect(plain.body.included).toBeUndefined()
+    expect(sim.contractViolations).toEqual([])
+  })
+
   test('versions: numbered 1, 2, 3 per pack; filter, sort, include, fields; release reads', async () => {
     sim = await startSimulator({ processing: { assetMs: 20 } })
     const content = archiveBytes(1000)
@@ -160,40 +193,45 @@ describe('operations and JSON:API envelopes', () => {
 })
 
 describe('auth like Apple', () => {
+  const now = () => Math.floor(Date.now() / 1000)
   test.each([
-    ['no token', async () => null],
-    ['a token of an unknown key', async (s: Simulator) => token({ ...s.key, keyId: 'UNKNOWN123' })],
-    ['a wrong audience', async (s: Simulator) => token(s.key, { aud: 'someone-else' })],
+    ['no token', async () => null, 'the request has no Authorization: Bearer header'],
+    [
+      'a token of an unknown key',
+      async (s: Simulator) => token({ ...s.key, keyId: 'UNKNOWN123' }),
+      "the token's kid UNKNOWN123 is not a known API key"
+    ],
+    [
+      'a wrong audience',
+      async (s: Simulator) => token(s.key, { aud: 'someone-else' }),
+      `the token's aud is "someone-else", not "appstoreconnect-v1"`
+    ],
     [
       'a wrong issuer',
-      async (s: Simulator) => token(s.key, { iss: '00000000-0000-0000-0000-000000000000' })
+      async (s: Simulator) => token(s.key, { iss: '00000000-0000-0000-0000-000000000000' }),
+      "the token's iss is not the issuer ID of key"
     ],
     [
       'a lifetime over 20 minutes',
-      async (s: Simulator) =>
-        token(s.key, {
-          iat: Math.floor(Date.now() / 1000) - 10,
-          exp: Math.floor(Date.now() / 1000) + 1200
-        })
+      async (s: Simulator) => token(s.key, { iat: now() - 10, exp: now() + 3590 }),
+      'exp − iat is 3600 s, over 1200'
     ],
     [
       'an expired token',
-      async (s: Simulator) =>
-        token(s.key, {
-          iat: Math.floor(Date.now() / 1000) - 900,
-          exp: Math.floor(Date.now() / 1000) - 5
-        })
+      async (s: Simulator) => token(s.key, { iat: now() - 900, exp: now() - 5 }),
+      'the token expired'
     ],
     [
       'a token issued in the future',
-      async (s: Simulator) =>
-        token(s.key, {
-          iat: Math.floor(Date.now() / 1000) + 120,
-          exp: Math.floor(Date.now() / 1000) + 600
-        })
+      async (s: Simulator) => token(s.key, { iat: now() + 120, exp: now() + 600 }),
+      "the token's iat is"
     ],
-    ['a bad signature', async (s: Simulator) => (await token(s.key)).slice(0, -4) + 'AAAA']
-  ])('%s → 401 NOT_AUTHORIZED with X-Rate-Limit', async (_what, make) => {
+    [
+      'a bad signature',
+      async (s: Simulator) => (await token(s.key)).slice(0, -4) + 'AAAA',
+      "the token's signature does not verify"
+    ]
+  ])('%s → 401 NOT_AUTHORIZED saying why, with X-Rate-Limit', async (_what, make, why) => {
     sim = await startSimulator()
     const answer = await call(
       sim,
@@ -204,8 +242,26 @@ describe('auth like Apple', () => {
     )
     expect(answer.status).toBe(401)
     expect(answer.body.errors[0]).toMatchObject({ status: '401', code: 'NOT_AUTHORIZED' })
+    expect(answer.body.errors[0].detail).toContain(`This one was refused because ${why}`)
     expect(answer.headers.get('x-rate-limit')).toMatch(/^user-hour-lim:3500;user-hour-rem:\d+;$/)
     expect(sim.contractViolations).toEqual([])
+  })
+
+  test('a token without iat is refused saying so', async () => {
+    sim = await startSimulator()
+    const { SignJWT, importPKCS8 } = await import('jose')
+    const noIat = await new SignJWT({ aud: 'appstoreconnect-v1', iss: sim.key.issuerId })
+      .setProtectedHeader({ alg: 'ES256', kid: sim.key.keyId, typ: 'JWT' })
+      .setExpirationTime(now() + 600)
+      .sign(await importPKCS8(sim.key.privateKeyPem, 'ES256'))
+    const answer = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets`,
+      undefined,
+      noIat
+    )
+    expect(answer.body.errors[0].detail).toContain('refused because the token has no iat')
   })
 
   test('individual keys need sub "user" and no iss', async () => {
@@ -286,6 +342,27 @@ describe('errors as Apple sends them', () => {
       '200 user-hour-lim:3;user-hour-rem:1;',
       '200 user-hour-lim:3;user-hour-rem:0;',
       '429 user-hour-lim:3;user-hour-rem:0;'
+    ])
+  })
+
+  test('a per-minute budget, where set, is in X-Rate-Limit and refuses past its limit', async () => {
+    sim = await startSimulator({ rateLimitPerMinute: 2 })
+    const bearer = await token(sim.key)
+    const seen: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const answer = await call(
+        sim,
+        'GET',
+        `/v1/apps/${sim.appId}/backgroundAssets`,
+        undefined,
+        bearer
+      )
+      seen.push(`${answer.status} ${answer.headers.get('x-rate-limit')}`)
+    }
+    expect(seen).toEqual([
+      '200 user-hour-lim:3500;user-hour-rem:3499;user-minute-lim:2;user-minute-rem:1;',
+      '200 user-hour-lim:3500;user-hour-rem:3498;user-minute-lim:2;user-minute-rem:0;',
+      '429 user-hour-lim:3500;user-hour-rem:3498;user-minute-lim:2;user-minute-rem:0;'
     ])
   })
 })
