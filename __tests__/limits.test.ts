@@ -100,7 +100,7 @@ test('a per-minute 429 burst is survived with waits of seconds, not the hourly p
   expect(retries.length).toBeGreaterThan(0)
   for (const line of retries) {
     // A burst, named with the low budget (the minute's), the hour's budget untouched...
-    expect(line).toMatch(/429 rate limit, a short burst: 0 of 600 requests left \(user-minute\)/)
+    expect(line).toMatch(/429 rate limit, a short burst: 0 of 600 requests left this minute/)
     // ...and waits of at most 8 s.
     expect(Number(/retrying in ([\d.]+) s/.exec(line)![1])).toBeLessThanOrEqual(8)
   }

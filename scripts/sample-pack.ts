@@ -65,7 +65,7 @@ export function fileEntryHeader(path: string, size: number): Buffer {
 /** A deterministic byte pattern (from `seed`), so the same call writes the same archive. */
 function fill(buffer: Buffer, seed: number, offset: number): void {
   for (let i = 0; i < buffer.length; i++)
-    buffer[i] = (Math.imul(offset + i, 2654435761) + seed) >>> 24
+    buffer[i] = (Math.imul(offset + i, 2654435761) ^ Math.imul(seed, 0x27d4eb2d)) >>> 24
 }
 
 export async function writeSamplePack(

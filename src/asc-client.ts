@@ -73,6 +73,8 @@ export function parseRateLimit(header: string | string[] | undefined): RateLimit
   return Object.keys(budgets).length ? budgets : undefined
 }
 
+const PERIODS: Record<string, string> = { 'user-hour': 'this hour', 'user-minute': 'this minute' }
+
 function isLow(budget: RateBudget | undefined): boolean {
   return !!budget && budget.remaining <= budget.limit * LOW_BUDGET_SHARE
 }
@@ -499,7 +501,9 @@ export class AppStoreConnectClient {
     const low = budgets.filter(([, b]) => isLow(b))
     const shown = low.length ? low : budgets.filter(([name]) => name === 'user-hour')
     return shown
-      .map(([name, b]) => `${b.remaining} of ${b.limit} requests left (${name})`)
+      .map(
+        ([name, b]) => `${b.remaining} of ${b.limit} requests left ${PERIODS[name] ?? `(${name})`}`
+      )
       .join(', ')
   }
 

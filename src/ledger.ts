@@ -4,8 +4,7 @@
 // (local runs, ACTIONS_CACHE_MODE=none, no runtime token, write denied) the action works the
 // same, without resume.
 import { createHash } from 'node:crypto'
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { request } from 'undici'
@@ -36,6 +35,14 @@ const CACHE_CALL_TIMEOUT_MS = 10_000
 /** During an upload, progress is saved at most this often. */
 const LEDGER_SAVE_INTERVAL_MS = 30_000
 const PROBE_TIMEOUT_MS = 3000
+
+/**
+ * Where the ledger lives while the run goes on, relative to the workspace (the job's working
+ * directory). @actions/cache hashes the path strings into every entry's version, so an absolute
+ * path such as $RUNNER_TEMP/… would make a re-run on a runner with another temp folder miss the
+ * entry; a relative path is the same string on every machine. Removed when the run ends.
+ */
+const LEDGER_DIR = '.asset-pack-release-ledger'
 
 const SAMPLES = 16
 const SAMPLE_SIZE = 64 * 1024
@@ -116,6 +123,8 @@ export class Ledger {
   private saving: Promise<void> = Promise.resolve()
   private lastSave = 0
   private dirty = false
+  /** The ledger folder was made in the workspace (the cache was usable at the start). */
+  private readonly madeDir: boolean
 
   private constructor(
     /** What the previous run left, as restored (not yet checked against the API). */
@@ -125,7 +134,9 @@ export class Ledger {
     private readonly keyPrefix: string,
     /** Off without a cache service, and after the first save the cache refused or failed. */
     private enabled: boolean
-  ) {}
+  ) {
+    this.madeDir = enabled
+  }
 
   /** Restores the newest ledger of this (app, pack, archive), if the cache has one. */
   static async restore(inputs: ActionInputs, versionId: string): Promise<Ledger> {
@@ -133,8 +144,7 @@ export class Ledger {
     const fingerprint = await fingerprintArchive(inputs.archive.path, inputs.archive.size)
     const runId = process.env.GITHUB_RUN_ID ?? 'local'
     const runAttempt = process.env.GITHUB_RUN_ATTEMPT ?? '1'
-    // The path is part of the cache version: it must be the same string in every run.
-    const dir = join(process.env.RUNNER_TEMP ?? tmpdir(), 'asset-pack-release-ledger')
+    const dir = LEDGER_DIR
     const keyPrefix = `asset-pack-release-ledger-v${SCHEMA}-${appId}-${assetPackIdentifier}-${fingerprint}-`
     const fresh: LedgerRecord = {
       schema: SCHEMA,
@@ -185,6 +195,11 @@ export class Ledger {
         )
         restored = undefined
       }
+    } else if (Number(runAttempt) > 1) {
+      // A re-run expected one: an evicted entry, or an archive rebuilt with other bytes.
+      core.info(
+        `No resume ledger for this archive although this is attempt ${runAttempt} of run ${runId}: the cache evicted it, or the archive has other bytes than before (rebuilt). Parts are sent from the start.`
+      )
     } else {
       core.info('No resume ledger for this archive yet.')
     }
@@ -229,10 +244,12 @@ export class Ledger {
     this.dirty = false
   }
 
-  /** Saves what is not saved yet and waits (bounded) for every save to end. */
+  /** Saves what is not saved yet, waits (bounded) for every save to end, then tidies up. */
   async flush(): Promise<void> {
     if (this.dirty) this.save()
     await this.saving
+    // The workspace belongs to the job's other steps: leave nothing behind.
+    if (this.madeDir) await rm(this.dir, { recursive: true, force: true })
   }
 
   /** Each save is a new cache entry: entries are immutable, and the newest wins on restore. */

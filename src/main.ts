@@ -16,7 +16,8 @@ import { RunReport } from './report.js'
 import { reviewPlatformFor, submitForReview } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './upload.js'
-import { chooseVersion, type VersionChoice } from './version.js'
+import { chooseVersion, heldMd5, type VersionChoice } from './version.js'
+import { currentRun, reservationFileName } from './workflow-run.js'
 
 /** Testing hook: a shorter token lifetime, to exercise renewal without waiting 20 minutes. */
 const TOKEN_LIFETIME = Number(process.env.ASSET_PACK_RELEASE_TOKEN_LIFETIME_SECONDS) || undefined
@@ -42,7 +43,7 @@ export async function run(): Promise<void> {
     const pack = await report.phase('Finding the asset pack', () => findAssetPack(session))
     const choice = await report.phase('Choosing the version', () => chooseTarget(session, pack))
     if (inputs.dryRun) return await finishDryRun(session, choice)
-    if (choice.kind === 'reuse') report.recordReuse(choice.assetFile.id, await md5Of(session))
+    if (choice.kind === 'reuse') report.recordReuse(choice, await md5Of(session, choice))
     else await uploadArchive(session, choice.version!.id)
     const processed = await waitForProcessing(session)
     if (processed) await handOver(session, pack!, processed)
@@ -77,18 +78,22 @@ async function chooseTarget(
     reuseExisting: inputs.reuseExisting,
     dryRun: inputs.dryRun,
     archiveSize: inputs.archive.size,
-    digests: (sha256) => checksums.get(sha256)
+    digests: (sha256) => checksums.get(sha256),
+    run: currentRun()
   })
   report.recordVersion(choice.version)
   return choice
 }
 
-async function md5Of({ checksums }: Session): Promise<string> {
+/** The MD5 of the archive the version will hold: this one, or, reusing an earlier attempt's
+ * version (other bytes, same content), the one Apple holds, when its checksum is an MD5. */
+async function md5Of({ checksums }: Session, choice?: VersionChoice): Promise<string | undefined> {
+  if (choice?.kind === 'reuse' && choice.madeBy) return heldMd5(choice.assetFile)
   return (await checksums.get()).md5
 }
 
 async function finishDryRun(session: Session, choice: VersionChoice): Promise<void> {
-  session.report.finishDryRun(choice.kind, await md5Of(session), session.inputs.submitForReview)
+  session.report.finishDryRun(choice, await md5Of(session, choice), session.inputs.submitForReview)
 }
 
 /** Steps 5–7: manifest preflight, then the archive's parts and commit, resumable from the ledger. */
@@ -111,7 +116,12 @@ async function uploadArchive(session: Session, versionId: string): Promise<void>
         api,
         parts,
         versionId,
-        { assetType: 'ASSET', source: inputs.archive.path, ...inputs.archive },
+        {
+          assetType: 'ASSET',
+          source: inputs.archive.path,
+          size: inputs.archive.size,
+          fileName: reservationFileName(inputs.archive.fileName, currentRun())
+        },
         { stallTimeoutMs: inputs.stallTimeoutMs, known: session.checksums.known, ...ledger.hooks() }
       )
     },

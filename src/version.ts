@@ -1,6 +1,8 @@
-// Step 4: which version receives the archive. A version that already holds these exact bytes is
-// reused (no upload); the newest version, when a run died before uploading into it, is resumed;
-// otherwise a new version is created — and a create that got no answer is never repeated blindly.
+// Step 4: which version receives the archive. A version an earlier attempt of this workflow run
+// made is this release (reused while PROCESSING or COMPLETE, replaced when FAILED); a version that
+// already holds these exact bytes is reused (no upload); the newest version, when a run died
+// before uploading into it, is resumed; otherwise a new version is created — and a create that
+// got no answer is never repeated blindly.
 import * as core from '@actions/core'
 import type { Digests } from './archive.js'
 import {
@@ -10,9 +12,16 @@ import {
   type BackgroundAssetVersion
 } from './asc-client.js'
 import { UncertainOutcomeError } from './errors.js'
+import { runOfFileName, type WorkflowRun } from './workflow-run.js'
 
 export type VersionChoice =
-  | { kind: 'reuse'; version: BackgroundAssetVersion; assetFile: BackgroundAssetUploadFile }
+  | {
+      kind: 'reuse'
+      version: BackgroundAssetVersion
+      assetFile: BackgroundAssetUploadFile
+      /** Set when the version is reused because an earlier attempt of this run made it. */
+      madeBy?: WorkflowRun
+    }
   | { kind: 'resume'; version: BackgroundAssetVersion }
   | { kind: 'create'; version?: BackgroundAssetVersion }
 
@@ -22,6 +31,8 @@ export interface VersionChoiceOptions {
   archiveSize: number
   /** Hashes the archive (once) when a same-size version makes the checksum matter now. */
   digests: (sha256: boolean) => Promise<Digests>
+  /** The workflow run of this attempt (undefined outside GitHub Actions). */
+  run?: WorkflowRun
 }
 
 const CREATE_ATTEMPTS = 3
@@ -33,6 +44,13 @@ function holds(file: BackgroundAssetUploadFile, digests: Digests): boolean {
   if (hash)
     return hash === (checksums?.file?.algorithm === 'SHA_256' ? digests.sha256 : digests.md5)
   return legacy?.toLowerCase() === digests.md5
+}
+
+/** The MD5 an upload file was committed with, when it was committed with one. */
+export function heldMd5(file: BackgroundAssetUploadFile): string | undefined {
+  const { sourceFileChecksums: checksums, sourceFileChecksum: legacy } = file.attributes ?? {}
+  if (checksums?.file?.algorithm === 'MD5') return checksums.file.hash?.toLowerCase()
+  return legacy?.toLowerCase()
 }
 
 async function newestVersion(
@@ -78,17 +96,28 @@ export async function chooseVersion(
   if (!packId) return { kind: 'create' }
   const versions: BackgroundAssetVersion[] = []
   const candidates: { version: BackgroundAssetVersion; file: BackgroundAssetUploadFile }[] = []
+  let thisRun:
+    | { version: BackgroundAssetVersion; file: BackgroundAssetUploadFile; run: WorkflowRun }
+    | undefined
   // Every page: the version holding this archive may be far down the list.
   for await (const page of client.versionPages(packId, {
     sort: '-version',
     include: 'assetFile',
     'fields[backgroundAssetUploadFiles]':
-      'assetDeliveryState,fileSize,sourceFileChecksum,sourceFileChecksums'
+      'assetDeliveryState,fileName,fileSize,sourceFileChecksum,sourceFileChecksums'
   })) {
     for (const version of page.data) {
       versions.push(version)
       const file = findIncluded(page.included, version.relationships?.assetFile?.data)
       const state = version.attributes?.state
+      const run = runOfFileName(file?.attributes?.fileName)
+      if (
+        file &&
+        run &&
+        run.runId === options.run?.runId &&
+        number(version) > number(thisRun?.version)
+      )
+        thisRun = { version, file, run }
       if (
         file?.attributes?.fileSize === options.archiveSize &&
         (state === 'PROCESSING' || state === 'COMPLETE')
@@ -101,6 +130,19 @@ export async function chooseVersion(
     undefined
   )
   if (options.reuseExisting) {
+    if (thisRun) {
+      const { version, file, run } = thisRun
+      const made = `Version ${version.attributes?.version} was made by attempt ${run.attempt} of this run (${run.runId})`
+      const state = version.attributes?.state
+      if (state === 'PROCESSING' || state === 'COMPLETE') {
+        core.info(
+          `${made}; reusing it (${state}): its archive was built from the same commit, so nothing is uploaded.`
+        )
+        return { kind: 'reuse', version, assetFile: file, madeBy: run }
+      }
+      if (state === 'FAILED')
+        core.info(`${made} and FAILED, which is final; this attempt makes a new version.`)
+    }
     if (candidates.length) {
       const sha256 = candidates.some(
         (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
