@@ -43,55 +43,71 @@ function cancelAtHalf(h: Harness, cancelledAt: { ms: number }) {
   }
 }
 
-test('a run cancelled halfway saves the ledger; the re-run sends only the missing parts and the bytes verify', async () => {
-  const h = await setUp(
-    { upload: { partSize: PART }, faults: { bandwidthPerConnection: 1024 * 1024 } },
-    SIZE
-  )
-  service = await startCacheService()
-  const cancelledAt = { ms: 0 }
-  const first = await runAction(inputsFor(h, { 'upload-concurrency': '4', 'manifest-path': '' }), {
-    env: cacheEnv(service, runnerTemp, 1),
-    onStart: cancelAtHalf(h, cancelledAt)
-  })
-  const exitedAfterMs = Date.now() - cancelledAt.ms
-  expect(first.exitCode).toBe(1)
-  expect(exitedAfterMs).toBeLessThan(5000)
-  expect(first.stdout).toContain('Received SIGTERM')
-  expect(first.summary).toContain('cancelled')
-  expect(first.summary).toContain('a re-run sends only the parts that are left')
-  expect(first.outputs['version-id']).toBeTruthy()
-  expect(service.entries.filter((e) => e.finalized).length).toBeGreaterThan(0)
+test.each([
+  ['the same runner temp folder', false],
+  ['another runner temp folder and workspace (a self-hosted re-run)', true]
+])(
+  'a run cancelled halfway saves the ledger; the re-run on %s sends only the missing parts and the bytes verify',
+  async (_where, elsewhere) => {
+    const h = await setUp(
+      { upload: { partSize: PART }, faults: { bandwidthPerConnection: 1024 * 1024 } },
+      SIZE
+    )
+    service = await startCacheService()
+    const cancelledAt = { ms: 0 }
+    const first = await runAction(
+      inputsFor(h, { 'upload-concurrency': '4', 'manifest-path': '' }),
+      {
+        env: cacheEnv(service, runnerTemp, 1),
+        onStart: cancelAtHalf(h, cancelledAt)
+      }
+    )
+    const exitedAfterMs = Date.now() - cancelledAt.ms
+    expect(first.exitCode).toBe(1)
+    expect(exitedAfterMs).toBeLessThan(5000)
+    expect(first.stdout).toContain('Received SIGTERM')
+    expect(first.summary).toContain('cancelled')
+    expect(first.summary).toContain('a re-run sends only the parts that are left')
+    expect(first.outputs['version-id']).toBeTruthy()
+    expect(service.entries.filter((e) => e.finalized).length).toBeGreaterThan(0)
 
-  const archive = archiveOf(h)
-  const total = archive.operations.length
-  const held = new Set(archive.assembly!.parts.keys())
-  const missing = total - held.size
-  expect(held.size).toBeGreaterThanOrEqual(total / 2)
-  h.sim.options.faults.bandwidthPerConnection = 0
+    const archive = archiveOf(h)
+    const total = archive.operations.length
+    const held = new Set(archive.assembly!.parts.keys())
+    const missing = total - held.size
+    expect(held.size).toBeGreaterThanOrEqual(total / 2)
+    h.sim.options.faults.bandwidthPerConnection = 0
 
-  const secondStart = Date.now()
-  const second = await runAction(inputsFor(h, { 'upload-concurrency': '4', 'manifest-path': '' }), {
-    env: cacheEnv(service, runnerTemp, 2)
-  })
-  expect(second.exitCode).toBe(0)
-  expect(second.stdout).toMatch(/Resume ledger restored from asset-pack-release-ledger-v1-/)
-  expect(second.stdout).toMatch(
-    /Resuming upload file .*: \d+ of \d+ parts were sent by an earlier run/
-  )
-  expect(second.outputs['version-id']).toBe(first.outputs['version-id'])
-  expect(second.outputs['upload-file-id']).toBe(archive.id)
-  const resent = putsAccepted(h, archive.id, secondStart)
-  // Only what the storage lacked (at most the parts in flight at the kill are repeated).
-  const heldBeforeButSentAgain = resent.filter((r) => held.has(Number(r.path.split('/').pop())))
-  expect(resent.length).toBeGreaterThanOrEqual(missing)
-  expect(heldBeforeButSentAgain.length).toBeLessThanOrEqual(4)
-  expect(archive.committedChecksums?.file?.hash).toBe(h.pack.md5)
-  expect(h.sim.store.versions.size).toBe(1)
-  console.log(
-    `resume: ${held.size} of ${total} parts held after the cancel; re-run sent ${resent.length} (${((resent.length * PART * 100) / SIZE).toFixed(0)} % of the archive), ${heldBeforeButSentAgain.length} of them already held`
-  )
-}, 60_000)
+    const secondStart = Date.now()
+    // runAction gives every run its own workspace (cwd); the temp folder moves too when asked.
+    const secondTemp = elsewhere ? await mkdtemp(join(tmpdir(), 'other-runner-temp-')) : runnerTemp
+    const second = await runAction(
+      inputsFor(h, { 'upload-concurrency': '4', 'manifest-path': '' }),
+      {
+        env: cacheEnv(service, secondTemp, 2)
+      }
+    )
+    if (elsewhere) await rm(secondTemp, { recursive: true, force: true })
+    expect(second.exitCode).toBe(0)
+    expect(second.stdout).toMatch(/Resume ledger restored from asset-pack-release-ledger-v1-/)
+    expect(second.stdout).toMatch(
+      /Resuming upload file .*: \d+ of \d+ parts were sent by an earlier run/
+    )
+    expect(second.outputs['version-id']).toBe(first.outputs['version-id'])
+    expect(second.outputs['upload-file-id']).toBe(archive.id)
+    const resent = putsAccepted(h, archive.id, secondStart)
+    // Only what the storage lacked (at most the parts in flight at the kill are repeated).
+    const heldBeforeButSentAgain = resent.filter((r) => held.has(Number(r.path.split('/').pop())))
+    expect(resent.length).toBeGreaterThanOrEqual(missing)
+    expect(heldBeforeButSentAgain.length).toBeLessThanOrEqual(4)
+    expect(archive.committedChecksums?.file?.hash).toBe(h.pack.md5)
+    expect(h.sim.store.versions.size).toBe(1)
+    console.log(
+      `resume (${_where}): ${held.size} of ${total} parts held after the cancel; re-run sent ${resent.length} (${((resent.length * PART * 100) / SIZE).toFixed(0)} % of the archive), ${heldBeforeButSentAgain.length} of them already held`
+    )
+  },
+  60_000
+)
 
 test('without a cache service, a cache refusing writes, or cache-mode none: the same result and one line', async () => {
   const h = await setUp()
@@ -161,3 +177,15 @@ test('a ledger naming a version that is no longer AWAITING_UPLOAD is ignored saf
       ?.committedChecksums?.file?.hash
   ).toBe(h.pack.md5)
 }, 60_000)
+
+test('a re-run that finds no ledger although it is attempt 2 says so', async () => {
+  const h = await setUp({}, SIZE)
+  service = await startCacheService()
+  const run = await runAction(inputsFor(h, { 'manifest-path': '', 'reuse-existing': 'false' }), {
+    env: { ...cacheEnv(service, runnerTemp, 2), ...FAST_RETRIES }
+  })
+  expect(run.exitCode).toBe(0)
+  expect(run.stdout).toContain(
+    'No resume ledger for this archive although this is attempt 2 of run 4242: the cache evicted it, or the archive has other bytes than before (rebuilt). Parts are sent from the start.'
+  )
+})
