@@ -1,8 +1,10 @@
 // The soak: many consecutive runs of dist/index.js against one simulator under faults (storage
 // 5xx and resets, 429 bursts, lost create responses, latency). Every run must end COMPLETE with
-// the bytes verified, and there must be exactly one version per distinct archive (every archive
-// is released twice: the second run must reuse the first one's version).
-//   npm run soak [-- --runs 300]      (npm test runs 50)
+// the bytes verified, and there must be exactly one version per release. Each release is three
+// runs: attempt 1 of a workflow run; attempt 2 of that run with the archive rebuilt (same content,
+// other bytes, as ba-package makes), which must reuse attempt 1's version; and another workflow
+// run with attempt 1's exact bytes, which must reuse it too.
+//   npm run soak [-- --runs 300]      (npm test runs 48)
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +17,8 @@ export interface SoakReport {
   runs: number
   completed: number
   reused: number
-  distinctArchives: number
+  /** Releases (three runs each); `versions` must equal it: no re-run made another version. */
+  releases: number
   versions: number
   /** Archives whose MD5 is held by more than one version (must be none). */
   duplicated: number
@@ -58,7 +61,7 @@ export async function runSoak(options: {
     runs: 0,
     completed: 0,
     reused: 0,
-    distinctArchives: 0,
+    releases: 0,
     versions: 0,
     duplicated: 0,
     failures: [],
@@ -68,17 +71,24 @@ export async function runSoak(options: {
   }
   try {
     const firstVersionOf = new Map<number, string>()
+    const firstMd5Of = new Map<number, string>()
     for (let i = 0; i < options.runs; i++) {
-      const k = Math.floor(i / 2)
-      const packDir = join(dir, `archive-${k}`)
+      const k = Math.floor(i / 3)
+      const step = i % 3
+      const packDir = join(dir, `archive-${k}-${step}`)
       await mkdir(packDir, { recursive: true })
       const pack = await writeSamplePack(packDir, {
         identifier,
         size: (options.size ?? 200_000) + k * 1000,
-        seed: k + 1
+        // The rebuilt archive of attempt 2 has other bytes; the third run has attempt 1's.
+        seed: step === 1 ? 10_000 + k : k + 1
       })
+      const workflowRun = {
+        GITHUB_RUN_ID: String(900_000 + k * 2 + (step === 2 ? 1 : 0)),
+        GITHUB_RUN_ATTEMPT: step === 1 ? '2' : '1'
+      }
       const run = await runAction(simulatorInputs(sim, pack, { 'poll-interval': '0.2s' }), {
-        env: { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' }
+        env: { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01', ...workflowRun }
       })
       report.runs++
       report.retries += Number(/Retries<\/td><td>(\d+)/.exec(run.summary)?.[1] ?? 0)
@@ -86,14 +96,16 @@ export async function runSoak(options: {
       const held = [...sim.store.uploadFiles.values()].find(
         (f) => f.id === run.outputs['upload-file-id']
       )?.committedChecksums?.file?.hash
+      if (step === 0) firstMd5Of.set(k, pack.md5)
+      // Every run of a release hands over the version holding attempt 1's bytes.
       const ok =
         run.exitCode === 0 &&
         run.outputs.state === 'COMPLETE' &&
-        held === pack.md5 &&
-        run.outputs['archive-md5'] === pack.md5
+        held === firstMd5Of.get(k) &&
+        run.outputs['archive-md5'] === firstMd5Of.get(k)
       const reuseOk =
-        i % 2 === 0 || (run.outputs.reused === 'true' && version === firstVersionOf.get(k))
-      if (i % 2 === 0) firstVersionOf.set(k, version)
+        step === 0 || (run.outputs.reused === 'true' && version === firstVersionOf.get(k))
+      if (step === 0) firstVersionOf.set(k, version)
       if (ok && reuseOk) report.completed++
       else
         report.failures.push(
@@ -107,7 +119,7 @@ export async function runSoak(options: {
         `run ${i + 1}/${options.runs}: ${ok && reuseOk ? 'ok' : 'FAILED'} (version ${run.outputs.version}, reused ${run.outputs.reused})`
       )
     }
-    report.distinctArchives = firstVersionOf.size
+    report.releases = firstVersionOf.size
     report.versions = sim.store.versions.size
     const holders = new Map<string, number>()
     for (const v of sim.store.versions.values()) {
@@ -138,7 +150,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   })
   console.log(JSON.stringify(report, null, 2))
   process.exitCode =
-    report.failures.length || report.versions !== report.distinctArchives || report.duplicated
-      ? 1
-      : 0
+    report.failures.length || report.versions !== report.releases || report.duplicated ? 1 : 0
 }
