@@ -4,7 +4,7 @@
 import * as core from '@actions/core'
 import type { AppStoreConnectClient, BackgroundAsset } from './asc-client.js'
 import { AscApiError, UncertainOutcomeError } from './errors.js'
-import { formatGigabytes } from './format.js'
+import { formatDecimalSize } from './format.js'
 import type { ActionInputs } from './inputs.js'
 
 /**
@@ -70,13 +70,13 @@ export const HOSTING_LIMIT_TEXT = `${APP_HOSTING_LIMIT_BYTES / 1e9} GB`
 /** Refuses an archive that would take the app over Apple's limit; warns from 80 %. */
 function checkHosting(hosting: AppHosting): void {
   const share = hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES
-  const now = `now ${formatGigabytes(hosting.usedBytes)}`
+  const now = `now ${formatDecimalSize(hosting.usedBytes)}`
   if (share > 1)
     throw new Error(
-      `archive-path: with this archive the app would use ${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${now}). ` +
+      `archive-path: with this archive the app would use ${formatDecimalSize(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${now}). ` +
         'Apple hosts at most 200 GB of compressed assets per app (per pack its largest version that counts): archive old packs or versions in App Store Connect to free space. Nothing was uploaded.'
     )
-  const figures = `${formatGigabytes(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${Math.round(share * 100)} %; ${now})`
+  const figures = `${formatDecimalSize(hosting.withArchiveBytes)} of Apple's ${HOSTING_LIMIT_TEXT} (${Math.round(share * 100)} %; ${now})`
   if (share >= HOSTING_WARNING_SHARE)
     core.warning(
       `With this archive the app uses ${figures} of Apple-hosted asset storage; App Store Connect refuses uploads over ${HOSTING_LIMIT_TEXT}.`,

@@ -7,7 +7,7 @@ export function formatSize(bytes: number): string {
   return `${Math.round(bytes)} bytes`
 }
 
-/** Decimal gigabytes, as Apple writes its hosting limits ("200 GB"). */
-export function formatGigabytes(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(1)} GB`
+/** Decimal units, as Apple writes its hosting limits ("200 GB"): GB, or MB below one GB. */
+export function formatDecimalSize(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`
 }

@@ -5,7 +5,7 @@ import { CancelledError } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { ProcessingFailedError } from './errors.js'
 import type { RunReport } from './report.js'
-import { formatGigabytes, formatSize } from './format.js'
+import { formatDecimalSize, formatSize } from './format.js'
 import { APP_HOSTING_LIMIT_BYTES, HOSTING_LIMIT_TEXT, MAX_PACKS_PER_APP } from './asset-pack.js'
 
 function seconds(ms: number): string {
@@ -28,7 +28,7 @@ async function provenance(): Promise<string | undefined> {
 function hostingText({ hosting }: RunReport): string {
   if (!hosting) return '—'
   const share = Math.round((hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES) * 100)
-  return `${formatGigabytes(hosting.withArchiveBytes)} of ${HOSTING_LIMIT_TEXT} (${share} %) with this archive · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
+  return `${formatDecimalSize(hosting.withArchiveBytes)} of ${HOSTING_LIMIT_TEXT} (${share} %) with this archive · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
 }
 
 function statusLine(report: RunReport): string {
