@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'src/asc/generated/', 'coverage/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -11,8 +11,9 @@ const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
   inputs: Record<string, { description: string; required?: boolean; default?: string }>
   outputs: Record<string, { description: string }>
 }
-const sources = readdirSync(new URL('src/', root))
-  .filter((f) => f.endsWith('.ts'))
+// Every source module, in every folder of src/ (the generated API types aside).
+const sources = readdirSync(new URL('src/', root), { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.ts') && !f.includes('generated'))
   .map((f) => readFileSync(new URL(`src/${f}`, root), 'utf8'))
   .join('\n')
 const readme = readFileSync(new URL('README.md', root), 'utf8')

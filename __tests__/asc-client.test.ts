@@ -2,8 +2,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
-import { AppStoreConnectClient, parseRateLimit } from '../src/asc-client.js'
-import { TokenProvider } from '../src/auth.js'
+import { AppStoreConnectClient, parseRateLimit } from '../src/asc/client.js'
+import { TokenProvider } from '../src/asc/auth.js'
 import { captureMasks } from './helpers/masks.js'
 
 const masks = captureMasks()

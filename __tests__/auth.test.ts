@@ -1,7 +1,7 @@
 // Tokens: claims Apple requires, and renewal before expiry so a wait of hours never meets a 401.
 import { generateKeyPairSync } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { parsePrivateKey, TokenProvider } from '../src/auth.js'
+import { parsePrivateKey, TokenProvider } from '../src/asc/auth.js'
 import { captureMasks } from './helpers/masks.js'
 
 const masks = captureMasks()

@@ -2,7 +2,7 @@
 // The app's packs are listed once, which also tells what the app hosts: Apple's limits (200 GB
 // per app, 100 packs per app) are checked here, before anything is written.
 import * as core from '@actions/core'
-import type { AppStoreConnectClient, BackgroundAsset } from './asc-client.js'
+import type { AppStoreConnectClient, BackgroundAsset } from './asc/client.js'
 import { AscApiError, UncertainOutcomeError } from './errors.js'
 import { formatDecimalSize } from './format.js'
 import type { ActionInputs } from './inputs.js'

@@ -2,13 +2,7 @@
 // Every request, part upload and wait listens to one signal, so the run stops at once, saves
 // its resume ledger, writes the job summary and exits non-zero — within 5 seconds.
 import * as core from '@actions/core'
-
-export class CancelledError extends Error {
-  constructor(readonly signal: string) {
-    super(`Cancelled (${signal}).`)
-    this.name = 'CancelledError'
-  }
-}
+import { CancelledError } from './errors.js'
 
 /** The last resort if cleanup hangs: the runner kills a step that ignores its signals. */
 const HARD_EXIT_MS = 4500

@@ -1,4 +1,4 @@
-// Names of the action's inputs and outputs (action.yml is the contract) and fixed API facts.
+// Names of the action's inputs and outputs, their defaults and bounds: action.yml is the contract.
 
 export enum Inputs {
   AppId = 'app-id',
@@ -53,23 +53,3 @@ export const DEFAULTS = {
 } as const
 
 export const MAX_UPLOAD_CONCURRENCY = 32
-export const JWT_AUDIENCE = 'appstoreconnect-v1'
-/** Apple refuses tokens whose exp - iat exceeds 20 minutes. */
-export const JWT_MAX_LIFETIME_SECONDS = 1200
-/** iat is set this far in the past, so a runner clock slightly ahead of Apple's is tolerated. */
-export const JWT_BACKDATE_SECONDS = 60
-/** A cached token is replaced when it has less than this left (or a quarter of a shorter lifetime). */
-export const JWT_RENEW_MARGIN_SECONDS = 300
-/** Page size for list requests (the spec's maximum). */
-export const PAGE_LIMIT = 200
-/** Log upload progress at most this often. */
-export const PROGRESS_INTERVAL_MS = 5000
-
-/** App Store Connect platforms, and the manifest's names for them. */
-export const PLATFORMS = {
-  IOS: 'iOS',
-  MAC_OS: 'macOS',
-  TV_OS: 'tvOS',
-  VISION_OS: 'visionOS'
-} as const
-export type Platform = keyof typeof PLATFORMS

@@ -6,19 +6,14 @@ import type {
   AppStoreConnectClient,
   BackgroundAssetUploadFile,
   UploadFileUpdateAttributes
-} from './asc-client.js'
-import { AscApiError, UncertainOutcomeError } from './errors.js'
+} from './asc/client.js'
+import { AscApiError, UncertainOutcomeError, UploadPlanError } from './errors.js'
 import type { ManifestFile } from './inputs.js'
 import { waitForUploadFile, type PollOptions } from './processing.js'
 import { formatSize } from './format.js'
-import {
-  Progress,
-  planParts,
-  UploadPlanError,
-  type PartPlan,
-  type PartUploader,
-  type UploadStats
-} from './upload.js'
+import { planParts, type PartPlan } from './parts/plan.js'
+import { Progress } from './parts/progress.js'
+import type { PartUploader, UploadStats } from './parts/uploader.js'
 
 export interface FileToDeliver {
   assetType: 'ASSET' | 'MANIFEST'

@@ -1,7 +1,7 @@
 // Optional: once the version is COMPLETE, start another workflow (a TestFlight job) with a
 // repository_dispatch event, through @actions/github.
 import * as core from '@actions/core'
-import { loadGithubClient } from './bundles.js'
+import { loadGithubClient } from './bundles/loader.js'
 
 export interface DispatchPayload {
   appId: string

@@ -1,5 +1,6 @@
-// Errors the action reports. Each message is meant for the person reading the job log.
-import type { components } from './generated/asc-api.js'
+// Every error class of the action, each with its `name` set. Each message is meant for the person
+// reading the job log.
+import type { components } from './asc/generated/asc-api.js'
 
 type AscErrorItem = components['schemas']['ErrorResponse']['errors'] extends (infer T)[] | undefined
   ? T
@@ -83,4 +84,43 @@ export function describeCause(cause: unknown): string {
     return code ? `${code}: ${cause.message}` : cause.message
   }
   return String(cause)
+}
+
+/** The run was cancelled (SIGINT/SIGTERM from the runner). */
+export class CancelledError extends Error {
+  constructor(readonly signal: string) {
+    super(`Cancelled (${signal}).`)
+    this.name = 'CancelledError'
+  }
+}
+
+/** A reservation's upload operations cannot be used as they are (gaps, overlaps, expired, http). */
+export class UploadPlanError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UploadPlanError'
+  }
+}
+
+/** A part attempt that made no progress for stall-timeout. */
+export class StallError extends Error {
+  constructor(seconds: number) {
+    super(`no progress for ${seconds} s`)
+    this.name = 'StallError'
+  }
+}
+
+/** Apple was still processing when processing-timeout ran out. */
+export class ProcessingTimeoutError extends Error {
+  constructor(
+    readonly what: string,
+    readonly lastState: string,
+    timeoutMs: number
+  ) {
+    super(
+      `${what} was still ${lastState} after ${Math.round(timeoutMs / 1000)} s (processing-timeout). App Store Connect goes on processing it: ` +
+        're-run later (the version is reused) or raise processing-timeout. Apple asks to contact them if processing takes over 24 hours.'
+    )
+    this.name = 'ProcessingTimeoutError'
+  }
 }

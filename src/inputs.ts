@@ -4,12 +4,13 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import * as core from '@actions/core'
 import { identifyArchive } from './archive.js'
-import { parsePrivateKey, type ApiKeyCredentials } from './auth.js'
-import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PLATFORMS, type Platform } from './constants.js'
+import { parsePrivateKey, type ApiKeyCredentials } from './asc/auth.js'
+import type { Platform } from './asc/client.js'
+import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY } from './constants.js'
 import { InputError } from './errors.js'
 import { formatSize } from './format.js'
-import { proxyProblems } from './http.js'
-import { checkManifest, type CheckedManifest } from './manifest.js'
+import { isLoopbackHost, proxyProblems } from './asc/http.js'
+import { checkManifest, MANIFEST_PLATFORM_NAMES, type CheckedManifest } from './manifest.js'
 
 export interface ArchiveFile {
   path: string
@@ -61,10 +62,6 @@ const FALSE = ['false', 'False', 'FALSE']
 
 function input(name: Inputs): string {
   return core.getInput(name) || (DEFAULTS as Record<string, string>)[name] || ''
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
 }
 
 function parseDuration(text: string): number | undefined {
@@ -194,7 +191,7 @@ function readReviewPlatform(
   problems: Problems
 ): Platform | undefined {
   const text = input(Inputs.ReviewPlatform)
-  const names = Object.keys(PLATFORMS) as Platform[]
+  const names = Object.keys(MANIFEST_PLATFORM_NAMES) as Platform[]
   const platform = text
     ? (names.find((p) => p === text) ??
       void problems.add(
@@ -210,7 +207,7 @@ function readReviewPlatform(
     )
   // The manifest names the version's platforms: a choice that is missing or impossible shows now.
   const declared = manifest?.platforms
-    .map((name) => names.find((p) => PLATFORMS[p] === name))
+    .map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
     .filter((p): p is Platform => !!p)
   if (declared && !platform && declared.length > 1) {
     problems.add(

@@ -2,9 +2,9 @@
 // top-level try/catch is here.
 import * as core from '@actions/core'
 import { ArchiveChecksums } from './archive.js'
-import { AppStoreConnectClient, type BackgroundAsset } from './asc-client.js'
+import { AppStoreConnectClient, type BackgroundAsset } from './asc/client.js'
 import { findOrCreateAssetPack } from './asset-pack.js'
-import { TokenProvider } from './auth.js'
+import { TokenProvider } from './asc/auth.js'
 import { listenForCancellation } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
@@ -15,7 +15,7 @@ import { readVersion, waitForVersion, type ProcessedVersion } from './processing
 import { RunReport } from './report.js'
 import { reviewPlatformFor, submitForReview } from './review.js'
 import { writeSummary } from './summary.js'
-import { PartUploader } from './upload.js'
+import { PartUploader } from './parts/uploader.js'
 import { chooseVersion, heldMd5, type VersionChoice } from './version.js'
 import { currentRun, reservationFileName } from './workflow-run.js'
 

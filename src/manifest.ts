@@ -2,11 +2,22 @@
 // live uploads have shown: caught here, before any request. The file is read as ba-package reads
 // it: JSON with comments (the template `ba-package template` writes has `//` comments), trailing
 // commas and a byte-order mark allowed. App Store Connect gets it re-serialised as plain JSON.
+import type { Platform } from './asc/client.js'
 import { parse, printParseErrorCode, stripComments, visit, type ParseError } from 'jsonc-parser'
 
 const POLICIES = ['essential', 'prefetch', 'onDemand'] as const
 const INSTALLATION_EVENTS = new Set(['firstInstallation', 'subsequentUpdate'])
-const PLATFORMS = new Set(['iOS', 'macOS', 'tvOS', 'visionOS'])
+/**
+ * App Store Connect's platforms (the spec's `Platform`) and the manifest's names for them: a
+ * platform the spec adds fails to compile until it is named here.
+ */
+export const MANIFEST_PLATFORM_NAMES: Record<Platform, string> = {
+  IOS: 'iOS',
+  MAC_OS: 'macOS',
+  TV_OS: 'tvOS',
+  VISION_OS: 'visionOS'
+}
+const PLATFORMS = new Set(Object.values(MANIFEST_PLATFORM_NAMES))
 const BOM = '\uFEFF'
 
 export interface CheckedManifest {

@@ -6,27 +6,13 @@ import {
   type AppStoreConnectClient,
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
-} from './asc-client.js'
+} from './asc/client.js'
 import { cancellation } from './cancellation.js'
-import { ProcessingFailedError } from './errors.js'
-import { sleep } from './retry.js'
+import { ProcessingFailedError, ProcessingTimeoutError } from './errors.js'
+import { sleep } from './asc/retry.js'
 
 /** First poll after this long (or poll-interval, if shorter); the gap then doubles up to poll-interval. */
 const FIRST_POLL_MS = 2000
-
-class ProcessingTimeoutError extends Error {
-  constructor(
-    readonly what: string,
-    readonly lastState: string,
-    timeoutMs: number
-  ) {
-    super(
-      `${what} was still ${lastState} after ${Math.round(timeoutMs / 1000)} s (processing-timeout). App Store Connect goes on processing it: ` +
-        're-run later (the version is reused) or raise processing-timeout. Apple asks to contact them if processing takes over 24 hours.'
-    )
-    this.name = 'ProcessingTimeoutError'
-  }
-}
 
 export interface PollOptions {
   timeoutMs: number

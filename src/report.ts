@@ -1,7 +1,7 @@
 // What a run found and did, gathered as it goes: the outputs, per-phase timings, Apple's messages.
 // Published once at the end (outputs, annotations, job summary), whether the run succeeded or not.
 import * as core from '@actions/core'
-import type { BackgroundAssetVersion } from './asc-client.js'
+import type { BackgroundAssetVersion } from './asc/client.js'
 import type { AppHosting, PackLookup } from './asset-pack.js'
 import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
@@ -9,8 +9,7 @@ import type { DispatchPayload } from './dispatch.js'
 import type { ActionInputs } from './inputs.js'
 import type { ReviewResult } from './review.js'
 import type { VersionChoice } from './version.js'
-import { CancelledError } from './cancellation.js'
-import { InputError, ProcessingFailedError } from './errors.js'
+import { CancelledError, InputError, ProcessingFailedError } from './errors.js'
 import type { Ledger } from './ledger.js'
 
 export interface Phase {

@@ -7,9 +7,9 @@ import type {
   AppStoreConnectClient,
   BackgroundAssetVersion,
   ReviewSubmission,
-  ReviewSubmissionState
-} from './asc-client.js'
-import type { Platform } from './constants.js'
+  ReviewSubmissionState,
+  Platform
+} from './asc/client.js'
 import { AscApiError } from './errors.js'
 
 export interface ReviewResult {

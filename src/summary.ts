@@ -1,9 +1,8 @@
 // The job summary: a status line, one table, Apple's messages, the timings, and what produced it.
 import * as core from '@actions/core'
-import { loadGithubClient } from './bundles.js'
-import { CancelledError } from './cancellation.js'
+import { loadGithubClient } from './bundles/loader.js'
 import { Outputs } from './constants.js'
-import { ProcessingFailedError } from './errors.js'
+import { CancelledError, ProcessingFailedError } from './errors.js'
 import type { RunReport } from './report.js'
 import { formatDecimalSize, formatSize } from './format.js'
 import { APP_HOSTING_LIMIT_BYTES, HOSTING_LIMIT_TEXT, MAX_PACKS_PER_APP } from './asset-pack.js'

@@ -10,7 +10,7 @@ import {
   type AppStoreConnectClient,
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
-} from './asc-client.js'
+} from './asc/client.js'
 import { UncertainOutcomeError } from './errors.js'
 import { runOfFileName, type WorkflowRun } from './workflow-run.js'
 

@@ -98586,7 +98586,7 @@ function saveCacheV2(paths_1, key_1, options_1) {
     });
 }
 //# sourceMappingURL=cache.js.map
-;// CONCATENATED MODULE: ./src/cache-client.ts
+;// CONCATENATED MODULE: ./src/bundles/cache-entry.ts
 // The Actions cache client as its own bundle (dist/cache/): with the Azure SDK it is larger than
 // the rest of the action together, and only runs that upload with a cache service load it.
 

@@ -34473,7 +34473,7 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/github-client.ts
+;// CONCATENATED MODULE: ./src/bundles/github-entry.ts
 // @actions/github (Octokit) as its own bundle (dist/github/): only the summary's provenance line
 // and dispatch-event need it, at the end of a run.
 

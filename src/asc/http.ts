@@ -4,7 +4,7 @@
 // error messages all ask `proxyFor()`, so what the log says is what happens.
 import * as core from '@actions/core'
 import { Agent, Dispatcher, Pool, ProxyAgent } from 'undici'
-import { describeCause } from './errors.js'
+import { describeCause } from '../errors.js'
 
 /**
  * Longest wait for a proxy to accept a tunnel (TCP connect and the answer to CONNECT). undici
@@ -17,6 +17,11 @@ export interface ProxySetting {
   /** The environment variable it came from. */
   variable: string
   url: URL
+}
+
+/** Plain http is allowed only to these (the simulator, a local test server). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
 }
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 }

@@ -3,12 +3,14 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import * as core from '@actions/core'
 import { SignJWT } from 'jose'
-import {
-  JWT_AUDIENCE,
-  JWT_BACKDATE_SECONDS,
-  JWT_MAX_LIFETIME_SECONDS,
-  JWT_RENEW_MARGIN_SECONDS
-} from './constants.js'
+
+const JWT_AUDIENCE = 'appstoreconnect-v1'
+/** Apple refuses tokens whose exp - iat exceeds 20 minutes. */
+const JWT_MAX_LIFETIME_SECONDS = 1200
+/** iat is set this far in the past, so a runner clock slightly ahead of Apple's is tolerated. */
+const JWT_BACKDATE_SECONDS = 60
+/** A cached token is replaced when it has less than this left (or a quarter of a shorter lifetime). */
+const JWT_RENEW_MARGIN_SECONDS = 300
 
 export interface ApiKeyCredentials {
   keyId: string

@@ -3,9 +3,8 @@
 import * as core from '@actions/core'
 import { request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
-import { cancellation } from './cancellation.js'
-import { PAGE_LIMIT } from './constants.js'
-import { AscApiError, UncertainOutcomeError } from './errors.js'
+import { cancellation } from '../cancellation.js'
+import { AscApiError, UncertainOutcomeError } from '../errors.js'
 import type { components } from './generated/asc-api.js'
 import {
   API_RETRY,
@@ -20,6 +19,7 @@ import {
 import { createDispatcher, explainFailure, proxyFor } from './http.js'
 
 type Schemas = components['schemas']
+export type Platform = Schemas['Platform']
 export type BackgroundAsset = Schemas['BackgroundAsset']
 export type BackgroundAssetVersion = Schemas['BackgroundAssetVersion']
 export type BackgroundAssetUploadFile = Schemas['BackgroundAssetUploadFile']
@@ -54,6 +54,9 @@ interface CallOptions {
   idempotent: boolean
   body?: unknown
 }
+
+/** Page size for list requests (the spec's maximum). */
+const PAGE_LIMIT = 200
 
 /** Low remaining budget: space requests out rather than run into 429s. */
 const LOW_BUDGET_SHARE = 0.05
@@ -274,11 +277,11 @@ export class AppStoreConnectClient {
     return { submissions, items }
   }
 
-  async createReviewSubmission(appId: string, platform: string): Promise<ReviewSubmission> {
+  async createReviewSubmission(appId: string, platform: Platform): Promise<ReviewSubmission> {
     const body: Schemas['ReviewSubmissionCreateRequest'] = {
       data: {
         type: 'reviewSubmissions',
-        attributes: { platform: platform as Schemas['Platform'] },
+        attributes: { platform },
         relationships: { app: { data: { type: 'apps', id: appId } } }
       }
     }

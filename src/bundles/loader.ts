@@ -16,14 +16,14 @@ function lazyBundle<T>(dir: string, fromSource: () => Promise<T>): () => Promise
   }
 }
 
-/** @actions/cache with the Azure SDK: dist/cache/, from cache-client.ts. */
-export const loadCacheClient = lazyBundle<typeof import('./cache-client.js')>(
+/** @actions/cache with the Azure SDK: dist/cache/, from cache-entry.ts. */
+export const loadCacheClient = lazyBundle<typeof import('./cache-entry.js')>(
   'cache',
-  () => import(/* webpackIgnore: true */ './cache-client.js')
+  () => import(/* webpackIgnore: true */ './cache-entry.js')
 )
 
-/** @actions/github with Octokit: dist/github/, from github-client.ts. */
-export const loadGithubClient = lazyBundle<typeof import('./github-client.js')>(
+/** @actions/github with Octokit: dist/github/, from github-entry.ts. */
+export const loadGithubClient = lazyBundle<typeof import('./github-entry.js')>(
   'github',
-  () => import(/* webpackIgnore: true */ './github-client.js')
+  () => import(/* webpackIgnore: true */ './github-entry.js')
 )
