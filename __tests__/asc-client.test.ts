@@ -2,7 +2,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
-import { AppStoreConnectClient, parseRateLimit } from '../src/asc/client.js'
+import { AppStoreConnectClient } from '../src/asc/client.js'
+import { parseRateLimit } from '../src/asc/transport.js'
 import { TokenProvider } from '../src/asc/auth.js'
 import { captureMasks } from './helpers/masks.js'
 

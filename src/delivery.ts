@@ -7,7 +7,8 @@ import type {
   BackgroundAssetUploadFile,
   UploadFileUpdateAttributes
 } from './asc/client.js'
-import { AscApiError, UncertainOutcomeError, UploadPlanError } from './errors.js'
+import { writeWithoutRepeats } from './asc/retry.js'
+import { AscApiError, UploadPlanError } from './errors.js'
 import type { ManifestFile } from './inputs.js'
 import { waitForUploadFile, type PollOptions } from './processing.js'
 import { formatSize } from './format.js'
@@ -33,29 +34,26 @@ export interface Delivery {
   resumedParts: number
 }
 
-const COMMIT_ATTEMPTS = 3
-
 /** Reserves an upload file; after a create with no answer, looks for the one it may have made. */
-async function reserve(
+function reserve(
   client: AppStoreConnectClient,
   versionId: string,
   file: FileToDeliver
 ): Promise<BackgroundAssetUploadFile> {
-  try {
-    return await client.reserveUploadFile(versionId, file.assetType, file.fileName, file.size)
-  } catch (error) {
-    if (!(error instanceof UncertainOutcomeError)) throw error
-    core.warning(`${error.message}; looking for the reservation before asking again.`)
-    const existing = (await client.listUploadFiles(versionId)).find(
-      (f) =>
-        f.attributes?.assetType === file.assetType &&
-        f.attributes.fileSize === file.size &&
-        f.attributes.assetDeliveryState?.state === 'AWAITING_UPLOAD'
-    )
-    return existing
-      ? client.getUploadFile(existing.id)
-      : client.reserveUploadFile(versionId, file.assetType, file.fileName, file.size)
-  }
+  return writeWithoutRepeats(
+    'POST /v1/backgroundAssetUploadFiles',
+    () => client.reserveUploadFile(versionId, file.assetType, file.fileName, file.size),
+    async () => {
+      const existing = (await client.listUploadFiles(versionId)).find(
+        (f) =>
+          f.attributes?.assetType === file.assetType &&
+          f.attributes.fileSize === file.size &&
+          f.attributes.assetDeliveryState?.state === 'AWAITING_UPLOAD'
+      )
+      return existing && client.getUploadFile(existing.id)
+    },
+    'looking for the reservation before asking again'
+  )
 }
 
 function checksumsFor(
@@ -83,37 +81,32 @@ async function commit(
   reservation: BackgroundAssetUploadFile,
   digests: Digests
 ): Promise<Delivery['checksumForm']> {
-  let attributes: UploadFileUpdateAttributes = {
-    uploaded: true,
-    sourceFileChecksums: checksumsFor(reservation, digests)
-  }
-  let form: Delivery['checksumForm'] = 'sourceFileChecksums'
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.updateUploadFile(reservation.id, attributes, false)
-      return form
-    } catch (error) {
-      if (
-        error instanceof AscApiError &&
-        error.status === 409 &&
-        form === 'sourceFileChecksums' &&
-        error.pointer?.startsWith('/data/attributes/sourceFileChecksums')
-      ) {
-        core.warning(
-          `App Store Connect refused the sourceFileChecksums object (${error.errors[0]?.detail ?? '409'}); committing again with the deprecated sourceFileChecksum MD5 string.`
-        )
-        attributes = { uploaded: true, sourceFileChecksum: digests.md5 }
-        form = 'sourceFileChecksum (deprecated)'
-        continue
-      }
-      if (!(error instanceof UncertainOutcomeError) || attempt >= COMMIT_ATTEMPTS) throw error
-      const state = (await client.getUploadFile(reservation.id)).attributes?.assetDeliveryState
-        ?.state
-      if (state && state !== 'AWAITING_UPLOAD') return form
-      core.info(
-        `The commit got no answer and the upload file is still AWAITING_UPLOAD; committing again (attempt ${attempt + 1} of ${COMMIT_ATTEMPTS}).`
-      )
-    }
+  const commitWith = (attributes: UploadFileUpdateAttributes) =>
+    writeWithoutRepeats(
+      `PATCH /v1/backgroundAssetUploadFiles/${reservation.id}`,
+      async () => !!(await client.updateUploadFile(reservation.id, attributes, false)),
+      // Committed after all when the upload file has left AWAITING_UPLOAD.
+      async () => {
+        const file = await client.getUploadFile(reservation.id)
+        const state = file.attributes?.assetDeliveryState?.state
+        return state && state !== 'AWAITING_UPLOAD' ? true : undefined
+      },
+      're-reading the upload file before committing again'
+    )
+  try {
+    await commitWith({ uploaded: true, sourceFileChecksums: checksumsFor(reservation, digests) })
+    return 'sourceFileChecksums'
+  } catch (error) {
+    const refusedObject =
+      error instanceof AscApiError &&
+      error.status === 409 &&
+      error.pointer?.startsWith('/data/attributes/sourceFileChecksums')
+    if (!refusedObject) throw error
+    core.warning(
+      `App Store Connect refused the sourceFileChecksums object (${error.errors[0]?.detail ?? '409'}); committing again with the deprecated sourceFileChecksum MD5 string.`
+    )
+    await commitWith({ uploaded: true, sourceFileChecksum: digests.md5 })
+    return 'sourceFileChecksum (deprecated)'
   }
 }
 

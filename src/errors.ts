@@ -110,6 +110,14 @@ export class StallError extends Error {
   }
 }
 
+/** The upload storage answered a part with 5xx or 429: worth another attempt. */
+export class StorageRetryableStatus extends Error {
+  constructor(failure: string) {
+    super(failure)
+    this.name = 'StorageRetryableStatus'
+  }
+}
+
 /** Apple was still processing when processing-timeout ran out. */
 export class ProcessingTimeoutError extends Error {
   constructor(

@@ -11,7 +11,7 @@ import {
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
 } from './asc/client.js'
-import { UncertainOutcomeError } from './errors.js'
+import { writeWithoutRepeats } from './asc/retry.js'
 import { runOfFileName, type WorkflowRun } from './workflow-run.js'
 
 export type VersionChoice =
@@ -35,7 +35,6 @@ export interface VersionChoiceOptions {
   run?: WorkflowRun
 }
 
-const CREATE_ATTEMPTS = 3
 const number = (v?: BackgroundAssetVersion) => Number(v?.attributes?.version ?? 0)
 
 function holds(file: BackgroundAssetUploadFile, digests: Digests): boolean {
@@ -62,30 +61,24 @@ async function newestVersion(
   return undefined
 }
 
-async function createVersion(
+/** Creates a version; after a create with no answer, the version it made (if it did) is used. */
+function createVersion(
   client: AppStoreConnectClient,
   packId: string,
   newestBefore: number
 ): Promise<BackgroundAssetVersion> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await client.createVersion(packId)
-    } catch (error) {
-      if (!(error instanceof UncertainOutcomeError) || attempt >= CREATE_ATTEMPTS) throw error
-      core.warning(`${error.message}; listing the versions before creating again.`)
+  return writeWithoutRepeats(
+    'POST /v1/backgroundAssetVersions',
+    () => client.createVersion(packId),
+    async () => {
       const newest = await newestVersion(client, packId)
-      if (
-        newest &&
-        number(newest) > newestBefore &&
-        newest.attributes?.state === 'AWAITING_UPLOAD'
-      ) {
-        core.info(
-          `The create did take effect: version ${newest.attributes.version} (${newest.id}).`
-        )
-        return newest
-      }
-    }
-  }
+      if (!newest || number(newest) <= newestBefore) return undefined
+      if (newest.attributes?.state !== 'AWAITING_UPLOAD') return undefined
+      core.info(`The create did take effect: version ${newest.attributes.version} (${newest.id}).`)
+      return newest
+    },
+    'listing the versions before creating again'
+  )
 }
 
 export async function chooseVersion(

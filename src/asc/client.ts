@@ -1,22 +1,10 @@
-// The App Store Connect API over undici: JSON:API requests, Apple's error documents, the one
-// retry policy, paging, and the rate-limit header. Only this module talks to the API.
+// The App Store Connect client: the Background Assets and review operations the pipeline uses,
+// typed with the spec's schemas. Requests, retries, paging and rate limits are the transport's.
 import * as core from '@actions/core'
-import { request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
-import { cancellation } from '../cancellation.js'
-import { AscApiError, UncertainOutcomeError } from '../errors.js'
 import type { components } from './generated/asc-api.js'
-import {
-  API_RETRY,
-  RATE_BURST_RETRY,
-  RATE_LIMIT_RETRY,
-  backoffMs,
-  isNetworkError,
-  isRetryableStatus,
-  scaledMs,
-  sleep
-} from './retry.js'
-import { createDispatcher, explainFailure, proxyFor } from './http.js'
+import { createDispatcher } from './http.js'
+import { Transport, type Query } from './transport.js'
 
 type Schemas = components['schemas']
 export type Platform = Schemas['Platform']
@@ -39,61 +27,11 @@ export interface ReviewSubmissionsPage {
 }
 type Included = NonNullable<VersionsResponse['included']>[number]
 
-export type Query = Record<string, string | number>
-
-export interface RateBudget {
-  limit: number
-  remaining: number
-}
-
-/** The budgets of an `X-Rate-Limit` header by name: `user-hour`, and on some endpoints `user-minute`. */
-export type RateLimit = Record<string, RateBudget>
-
-interface CallOptions {
-  /** Safe to repeat after a 5xx or a network error (reads, and writes made idempotent by the caller). */
-  idempotent: boolean
-  body?: unknown
-}
-
 /** Page size for list requests (the spec's maximum). */
 const PAGE_LIMIT = 200
 
-/** Low remaining budget: space requests out rather than run into 429s. */
-const LOW_BUDGET_SHARE = 0.05
-
-/** Every `<name>-lim:<n>;<name>-rem:<n>` pair of the header; undefined when it has none. */
-export function parseRateLimit(header: string | string[] | undefined): RateLimit | undefined {
-  const text = Array.isArray(header) ? header.join(';') : (header ?? '')
-  const values = new Map<string, number>()
-  for (const [, name, value] of text.matchAll(/([\w-]+?-(?:lim|rem)):(\d+)/g))
-    values.set(name, Number(value))
-  const budgets: RateLimit = {}
-  for (const [name, limit] of values) {
-    const remaining = values.get(name.replace(/-lim$/, '-rem'))
-    if (name.endsWith('-lim') && remaining !== undefined)
-      budgets[name.slice(0, -4)] = { limit, remaining }
-  }
-  return Object.keys(budgets).length ? budgets : undefined
-}
-
-const PERIODS: Record<string, string> = { 'user-hour': 'this hour', 'user-minute': 'this minute' }
-
-function isLow(budget: RateBudget | undefined): boolean {
-  return !!budget && budget.remaining <= budget.limit * LOW_BUDGET_SHARE
-}
-
 export class AppStoreConnectClient {
-  /** The last X-Rate-Limit seen. */
-  rateLimit?: RateLimit
-  /** Requests sent, and how many of them were retries. */
-  requests = 0
-  retries = 0
-
-  private constructor(
-    private readonly baseUrl: URL,
-    private readonly tokens: TokenProvider,
-    private readonly dispatcher: Dispatcher
-  ) {}
+  private constructor(private readonly transport: Transport) {}
 
   static create(baseUrl: URL, tokens: TokenProvider): AppStoreConnectClient {
     const agent = createDispatcher({
@@ -102,11 +40,20 @@ export class AppStoreConnectClient {
       bodyTimeout: 60_000,
       connections: 4
     })
-    return new AppStoreConnectClient(baseUrl, tokens, agent)
+    return new AppStoreConnectClient(new Transport(baseUrl, tokens, agent))
+  }
+
+  /** Requests sent, and how many of them were retries. */
+  get requests(): number {
+    return this.transport.requests
+  }
+
+  get retries(): number {
+    return this.transport.retries
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close()
+    await this.transport.close()
   }
 
   // ---- operations used by the pipeline ------------------------------------------------------
@@ -114,7 +61,7 @@ export class AppStoreConnectClient {
   /** Every asset pack of the app, with only what the lookup and Apple's limits need. */
   async listAssetPacks(appId: string): Promise<BackgroundAsset[]> {
     const packs: BackgroundAsset[] = []
-    for await (const page of this.pages<Schemas['BackgroundAssetsResponse']>(
+    for await (const page of this.transport.pages<Schemas['BackgroundAssetsResponse']>(
       `/v1/apps/${appId}/backgroundAssets`,
       { 'fields[backgroundAssets]': 'archived,assetPackIdentifier,usedBytes', limit: PAGE_LIMIT }
     ))
@@ -131,7 +78,7 @@ export class AppStoreConnectClient {
       }
     }
     return (
-      await this.call<Schemas['BackgroundAssetResponse']>(
+      await this.transport.call<Schemas['BackgroundAssetResponse']>(
         'POST',
         '/v1/backgroundAssets',
         {},
@@ -142,7 +89,7 @@ export class AppStoreConnectClient {
 
   /** Every page of a pack's versions, with the asked-for relationships included. */
   async *versionPages(packId: string, query: Query): AsyncGenerator<VersionsResponse> {
-    yield* this.pages<VersionsResponse>(`/v1/backgroundAssets/${packId}/versions`, {
+    yield* this.transport.pages<VersionsResponse>(`/v1/backgroundAssets/${packId}/versions`, {
       limit: PAGE_LIMIT,
       ...query
     })
@@ -157,7 +104,7 @@ export class AppStoreConnectClient {
       }
     }
     return (
-      await this.call<Schemas['BackgroundAssetVersionResponse']>(
+      await this.transport.call<Schemas['BackgroundAssetVersionResponse']>(
         'POST',
         '/v1/backgroundAssetVersions',
         {},
@@ -167,7 +114,7 @@ export class AppStoreConnectClient {
   }
 
   async getVersion(id: string, include?: string): Promise<VersionResponse> {
-    return this.call<VersionResponse>(
+    return this.transport.call<VersionResponse>(
       'GET',
       `/v1/backgroundAssetVersions/${id}`,
       include ? { include } : {},
@@ -177,7 +124,7 @@ export class AppStoreConnectClient {
 
   async listUploadFiles(versionId: string): Promise<BackgroundAssetUploadFile[]> {
     const files: BackgroundAssetUploadFile[] = []
-    for await (const page of this.pages<Schemas['BackgroundAssetUploadFilesResponse']>(
+    for await (const page of this.transport.pages<Schemas['BackgroundAssetUploadFilesResponse']>(
       `/v1/backgroundAssetVersions/${versionId}/backgroundAssetUploadFiles`,
       { limit: PAGE_LIMIT }
     )) {
@@ -203,7 +150,7 @@ export class AppStoreConnectClient {
     }
     return this.maskUploadUrls(
       (
-        await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+        await this.transport.call<Schemas['BackgroundAssetUploadFileResponse']>(
           'POST',
           '/v1/backgroundAssetUploadFiles',
           {},
@@ -216,7 +163,7 @@ export class AppStoreConnectClient {
   async getUploadFile(id: string): Promise<BackgroundAssetUploadFile> {
     return this.maskUploadUrls(
       (
-        await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+        await this.transport.call<Schemas['BackgroundAssetUploadFileResponse']>(
           'GET',
           `/v1/backgroundAssetUploadFiles/${id}`,
           {},
@@ -236,7 +183,7 @@ export class AppStoreConnectClient {
       data: { type: 'backgroundAssetUploadFiles', id, attributes }
     }
     return (
-      await this.call<Schemas['BackgroundAssetUploadFileResponse']>(
+      await this.transport.call<Schemas['BackgroundAssetUploadFileResponse']>(
         'PATCH',
         `/v1/backgroundAssetUploadFiles/${id}`,
         {},
@@ -263,7 +210,7 @@ export class AppStoreConnectClient {
     if (platform) query['filter[platform]'] = platform
     const submissions: ReviewSubmission[] = []
     const items: ReviewSubmissionItem[] = []
-    for await (const page of this.pages<Schemas['ReviewSubmissionsResponse']>(
+    for await (const page of this.transport.pages<Schemas['ReviewSubmissionsResponse']>(
       '/v1/reviewSubmissions',
       query
     )) {
@@ -286,7 +233,7 @@ export class AppStoreConnectClient {
       }
     }
     return (
-      await this.call<Schemas['ReviewSubmissionResponse']>(
+      await this.transport.call<Schemas['ReviewSubmissionResponse']>(
         'POST',
         '/v1/reviewSubmissions',
         {},
@@ -301,7 +248,7 @@ export class AppStoreConnectClient {
   ): Promise<{ items: ReviewSubmissionItem[]; versions: BackgroundAssetVersion[] }> {
     const items: ReviewSubmissionItem[] = []
     const versions: BackgroundAssetVersion[] = []
-    for await (const page of this.pages<Schemas['ReviewSubmissionItemsResponse']>(
+    for await (const page of this.transport.pages<Schemas['ReviewSubmissionItemsResponse']>(
       `/v1/reviewSubmissions/${submissionId}/items`,
       { include: 'backgroundAssetVersion', limit: PAGE_LIMIT }
     )) {
@@ -329,7 +276,7 @@ export class AppStoreConnectClient {
       }
     }
     return (
-      await this.call<Schemas['ReviewSubmissionItemResponse']>(
+      await this.transport.call<Schemas['ReviewSubmissionItemResponse']>(
         'POST',
         '/v1/reviewSubmissionItems',
         {},
@@ -347,7 +294,7 @@ export class AppStoreConnectClient {
       data: { type: 'reviewSubmissions', id, attributes }
     }
     return (
-      await this.call<Schemas['ReviewSubmissionResponse']>(
+      await this.transport.call<Schemas['ReviewSubmissionResponse']>(
         'PATCH',
         `/v1/reviewSubmissions/${id}`,
         {},
@@ -356,182 +303,10 @@ export class AppStoreConnectClient {
     ).data
   }
 
-  // ---- JSON:API plumbing ---------------------------------------------------------------------
-
-  /** Follows `links.next` to the end, only ever on the API's own origin (the token goes along). */
-  async *pages<T extends { links: { next?: string } }>(
-    path: string,
-    query: Query
-  ): AsyncGenerator<T> {
-    let next: string | undefined = this.url(path, query).toString()
-    while (next) {
-      const url = new URL(next)
-      if (url.origin !== this.baseUrl.origin)
-        throw new Error(
-          `App Store Connect returned a next-page link on another host (${url.origin}); refusing to send the API token there.`
-        )
-      const page: T = await this.call<T>(
-        'GET',
-        url.pathname,
-        Object.fromEntries(url.searchParams),
-        { idempotent: true }
-      )
-      yield page
-      next = page.links.next
-    }
-  }
-
-  private url(path: string, query: Query): URL {
-    const url = new URL(`${this.baseUrl.pathname.replace(/\/$/, '')}${path}`, this.baseUrl)
-    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v))
-    return url
-  }
-
   private maskUploadUrls(file: BackgroundAssetUploadFile): BackgroundAssetUploadFile {
     for (const op of file.attributes?.uploadOperations ?? []) if (op.url) core.setSecret(op.url)
     return file
   }
-
-  private async call<T>(
-    method: string,
-    path: string,
-    query: Query,
-    options: CallOptions
-  ): Promise<T> {
-    const url = this.url(path, query)
-    const label = `${method} ${url.pathname}`
-    let rateLimited = 0
-    let failures = 0
-    let renewed = false
-    let freshToken = false
-    for (;;) {
-      await this.paceForBudget()
-      this.requests++
-      let status: number
-      let text: string
-      try {
-        const token = await this.tokens.token(freshToken)
-        freshToken = false
-        const response = await request(url, {
-          method: method as Dispatcher.HttpMethod,
-          dispatcher: this.dispatcher,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: 'application/json',
-            ...(options.body ? { 'content-type': 'application/json' } : {})
-          },
-          body: options.body ? JSON.stringify(options.body) : undefined,
-          signal: cancellation
-        })
-        status = response.statusCode
-        text = await response.body.text()
-        this.rateLimit = parseRateLimit(response.headers['x-rate-limit']) ?? this.rateLimit
-      } catch (error) {
-        if (cancellation.aborted) throw cancellation.reason
-        if (!isNetworkError(error)) {
-          if (!proxyFor(url)) throw error
-          throw new Error(`${label} failed: ${explainFailure(error, url)}`)
-        }
-        if (!options.idempotent) throw new UncertainOutcomeError(label, error)
-        if (++failures >= API_RETRY.attempts)
-          throw new Error(`${label} failed ${failures} times: ${explainFailure(error, url)}`)
-        await this.retryAfter(
-          label,
-          failures,
-          API_RETRY.attempts,
-          explainFailure(error, url),
-          backoffMs(failures, API_RETRY)
-        )
-        continue
-      }
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T
-      const error = new AscApiError(status, parseErrors(text), label)
-      if (status === 401 && !renewed) {
-        // One fresh token settles a token that expired in flight; a second 401 is the key or the clock.
-        renewed = freshToken = true
-        this.retries++
-        continue
-      }
-      // With hourly budget left, a 429 is a per-minute limit's burst: the rolling minute frees
-      // capacity continuously, so seconds of backoff do. Only a spent hour is paced by the hour.
-      const hourly = !this.rateLimit || isLow(this.rateLimit['user-hour'])
-      const policy = hourly ? RATE_LIMIT_RETRY : RATE_BURST_RETRY
-      if (status === 429 && ++rateLimited < policy.attempts) {
-        await this.retryAfter(
-          label,
-          rateLimited,
-          policy.attempts,
-          `429 rate limit, ${hourly ? 'hourly budget' : 'a short burst'}: ${this.budgetText()}`,
-          backoffMs(rateLimited, policy)
-        )
-        continue
-      }
-      if (isRetryableStatus(status) && status !== 429) {
-        if (!options.idempotent) throw new UncertainOutcomeError(label, error)
-        if (++failures < API_RETRY.attempts) {
-          await this.retryAfter(
-            label,
-            failures,
-            API_RETRY.attempts,
-            `${status}`,
-            backoffMs(failures, API_RETRY)
-          )
-          continue
-        }
-      }
-      throw error
-    }
-  }
-
-  private async retryAfter(
-    label: string,
-    attempt: number,
-    attempts: number,
-    reason: string,
-    delayMs: number
-  ): Promise<void> {
-    this.retries++
-    core.info(
-      `${label}: attempt ${attempt} of ${attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`
-    )
-    await sleep(delayMs, cancellation)
-  }
-
-  /** The budgets that are low (or the hour's, when none is), for the log. */
-  private budgetText(): string {
-    if (!this.rateLimit) return 'no X-Rate-Limit seen'
-    const budgets = Object.entries(this.rateLimit)
-    const low = budgets.filter(([, b]) => isLow(b))
-    const shown = low.length ? low : budgets.filter(([name]) => name === 'user-hour')
-    return shown
-      .map(
-        ([name, b]) => `${b.remaining} of ${b.limit} requests left ${PERIODS[name] ?? `(${name})`}`
-      )
-      .join(', ')
-  }
-
-  /** With under 5% of the hourly budget left, spread the rest over the hour instead of spending it now. */
-  private async paceForBudget(): Promise<void> {
-    const budget = this.rateLimit?.['user-hour']
-    if (!isLow(budget)) return
-    const delayMs = scaledMs(
-      Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget!.remaining, 1)))
-    )
-    core.info(
-      `Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`
-    )
-    await sleep(delayMs, cancellation)
-  }
-}
-
-function parseErrors(text: string): AscApiError['errors'] {
-  try {
-    const parsed = JSON.parse(text) as { errors?: AscApiError['errors'] }
-    if (Array.isArray(parsed.errors)) return parsed.errors
-  } catch {
-    // Not JSON (a proxy's error page): reported below as an error without details.
-  }
-  return []
 }
 
 /** The resource of `included` a to-one relationship points at. */

@@ -2,12 +2,11 @@
 // disk, through a bounded worker pool, retrying a part on 5xx, 429, network errors and stalls.
 // Upload URLs are pre-signed: the API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
-import * as core from '@actions/core'
 import { request, type Dispatcher } from 'undici'
 import { cancellation } from '../cancellation.js'
-import { describeCause, StallError } from '../errors.js'
+import { StallError, StorageRetryableStatus } from '../errors.js'
 import { BufferRing, PartReader } from './part-reader.js'
-import { PART_RETRY, backoffMs, isNetworkError, isRetryableStatus, sleep } from '../asc/retry.js'
+import { PART_RETRY, isNetworkError, isRetryableStatus, retry } from '../asc/retry.js'
 import { createDispatcher, explainFailure, proxyFor } from '../asc/http.js'
 import type { PartPlan } from './plan.js'
 import type { Progress } from './progress.js'
@@ -88,6 +87,7 @@ export class PartUploader {
     }
   }
 
+  /** One part, retried on 5xx, 429, network errors and stalls; other refusals end the upload. */
   private async uploadPart(
     source: string | Buffer,
     part: PartPlan,
@@ -96,57 +96,75 @@ export class PartUploader {
     stop: AbortSignal,
     options: UploadOptions
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      let failure: string
-      const body = new PartReader(source, part.offset, part.length, ring)
-      const stalled = new AbortController()
-      const watchdog = this.watch(body, stalled, options.stallTimeoutMs)
-      progress.track(body)
-      let succeeded = false
-      try {
-        const response = await request(part.url, {
-          method: part.method as Dispatcher.HttpMethod,
-          dispatcher: this.dispatcher,
-          // Exactly the operation's headers, and the length so the body is not chunked.
-          headers: { ...part.headers, 'content-length': String(part.length) },
-          body,
-          signal: AbortSignal.any([stop, stalled.signal])
-        })
-        const text = await response.body.text()
-        if (response.statusCode >= 200 && response.statusCode < 300) {
-          succeeded = true
-          return
-        }
-        failure = `${response.statusCode} ${text.slice(0, 200).trim()}`
-        if (!isRetryableStatus(response.statusCode))
-          throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
-      } catch (error) {
-        if (stop.aborted) throw error
+    const url = new URL(part.url)
+    await retry(
+      `Part ${part.partNumber}`,
+      () => this.sendPart(source, part, ring, progress, stop, options.stallTimeoutMs),
+      (error) => {
         // undici may end a request whose socket the server closed with an AbortError of its own.
-        const retryable =
-          stalled.signal.aborted || isNetworkError(error) || (error as Error)?.name === 'AbortError'
-        if (!retryable) {
-          if (!proxyFor(new URL(part.url))) throw error
-          throw new Error(
-            `Part ${part.partNumber} could not be sent: ${explainFailure(error, new URL(part.url))}`
-          )
-        }
-        failure = stalled.signal.aborted
-          ? describeCause(stalled.signal.reason)
-          : explainFailure(error, new URL(part.url))
-      } finally {
-        clearInterval(watchdog)
-        progress.untrack(body, succeeded)
-        body.destroy()
+        const reason =
+          error instanceof StallError || error instanceof StorageRetryableStatus
+            ? error.message
+            : isNetworkError(error) || (error as Error)?.name === 'AbortError'
+              ? explainFailure(error, url)
+              : undefined
+        return reason === undefined
+          ? undefined
+          : {
+              policy: PART_RETRY,
+              reason,
+              giveUp: (n) => new Error(`Part ${part.partNumber} failed ${n} times; last: ${reason}`)
+            }
+      },
+      { signal: stop, onRetry: () => this.retries++ }
+    )
+  }
+
+  /** One attempt: the part's bytes streamed with exactly the operation's headers. */
+  private async sendPart(
+    source: string | Buffer,
+    part: PartPlan,
+    ring: BufferRing,
+    progress: Progress,
+    stop: AbortSignal,
+    stallTimeoutMs: number
+  ): Promise<void> {
+    const body = new PartReader(source, part.offset, part.length, ring)
+    const stalled = new AbortController()
+    const watchdog = this.watch(body, stalled, stallTimeoutMs)
+    progress.track(body)
+    let succeeded = false
+    try {
+      const response = await request(part.url, {
+        method: part.method as Dispatcher.HttpMethod,
+        dispatcher: this.dispatcher,
+        // Exactly the operation's headers, and the length so the body is not chunked.
+        headers: { ...part.headers, 'content-length': String(part.length) },
+        body,
+        signal: AbortSignal.any([stop, stalled.signal])
+      })
+      const text = await response.body.text()
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        succeeded = true
+        return
       }
-      if (attempt >= PART_RETRY.attempts)
-        throw new Error(`Part ${part.partNumber} failed ${attempt} times; last: ${failure}`)
-      this.retries++
-      const delayMs = backoffMs(attempt, PART_RETRY)
-      core.info(
-        `Part ${part.partNumber}: attempt ${attempt} of ${PART_RETRY.attempts} failed (${failure}); retrying in ${(delayMs / 1000).toFixed(1)} s`
-      )
-      await sleep(delayMs, stop)
+      const failure = `${response.statusCode} ${text.slice(0, 200).trim()}`
+      if (isRetryableStatus(response.statusCode)) throw new StorageRetryableStatus(failure)
+      throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
+    } catch (error) {
+      if (stalled.signal.aborted && !stop.aborted) throw stalled.signal.reason
+      const url = new URL(part.url)
+      const known =
+        error instanceof StorageRetryableStatus ||
+        isNetworkError(error) ||
+        (error as Error)?.name === 'AbortError' ||
+        !proxyFor(url)
+      if (stop.aborted || known) throw error
+      throw new Error(`Part ${part.partNumber} could not be sent: ${explainFailure(error, url)}`)
+    } finally {
+      clearInterval(watchdog)
+      progress.untrack(body, succeeded)
+      body.destroy()
     }
   }
 
