@@ -3,9 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { runAction } from '../scripts/run-action.js'
 import { IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
 
-const submissions = (h: Harness) => [...h.sim.review.submissions.values()]
+const submissions = (h: Harness) => [...h.sim.store.reviewSubmissions.values()]
 const itemsOf = (h: Harness, id: string) =>
-  h.sim.review.submissions.get(id)!.itemIds.map((i) => h.sim.review.items.get(i)!)
+  h.sim.store.reviewSubmissions.get(id)!.itemIds.map((i) => h.sim.store.reviewItems.get(i)!)
 const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
 /** Another asset pack of the app with a processed version, for drafts that hold other items. */
 const otherPackVersion = (h: Harness, identifier = 'desert-level') => {

@@ -101,6 +101,8 @@ export interface FaultPolicy {
   /** Upload bandwidth caps in bytes per second (0 = none). */
   bandwidthPerConnection: number
   bandwidthTotal: number
+  /** Processing of one chosen pack's archives takes this much longer (a slow pack among many). */
+  processingDelay?: { identifier: string; ms: number }
 }
 
 export interface SimulatorOptions {

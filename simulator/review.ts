@@ -2,38 +2,20 @@
 // ("Submit Apple-hosted asset packs"): one draft per platform, only processed versions, one
 // version per pack and at most 10 packs per submission, a version in one open submission at a
 // time, and — until the app's first version is approved — packs only together with that version.
-import { conflict, invalidRelationship, notFound, related } from './errors.js'
-import type { ApiRequest, Reply } from './api.js'
+import { conflict, invalidRelationship, related } from './errors.js'
+import {
+  includes,
+  list,
+  requireSameId,
+  type ApiRequest,
+  type Handler,
+  type JsonApi,
+  type Reply,
+  type Schemas
+} from './jsonapi.js'
 import type { Platform, SimulatorOptions } from './options.js'
 import type { Random } from './random.js'
-import type { Store } from './store.js'
-
-export type SubmissionState =
-  | 'READY_FOR_REVIEW'
-  | 'WAITING_FOR_REVIEW'
-  | 'IN_REVIEW'
-  | 'UNRESOLVED_ISSUES'
-  | 'CANCELING'
-  | 'COMPLETING'
-  | 'COMPLETE'
-
-export interface ReviewSubmissionRecord {
-  id: string
-  appId: string
-  platform: Platform
-  state: SubmissionState
-  submittedDate?: string
-  itemIds: string[]
-}
-
-export interface ReviewItemRecord {
-  id: string
-  submissionId: string
-  backgroundAssetVersionId?: string
-  /** Items for other kinds of content (an app version), as seeded by tests. */
-  appStoreVersionId?: string
-  state: 'READY_FOR_REVIEW' | 'ACCEPTED' | 'APPROVED' | 'REJECTED' | 'REMOVED'
-}
+import type { ReviewItemRecord, ReviewSubmissionRecord, Store, SubmissionState } from './store.js'
 
 export interface SeededSubmission {
   platform: Platform
@@ -50,42 +32,32 @@ const OPEN: SubmissionState[] = [
 ]
 const MAX_PACKS_PER_SUBMISSION = 10
 
-type Body = {
-  data: {
-    id?: string
-    attributes?: Record<string, unknown>
-    relationships?: Record<string, { data?: { id: string } }>
-  }
-}
-
-const list = (param: string | null) => (param ? param.split(',').filter(Boolean) : [])
-
-export class ReviewApi {
-  readonly submissions = new Map<string, ReviewSubmissionRecord>()
-  readonly items = new Map<string, ReviewItemRecord>()
-
+export class Review {
   constructor(
     private readonly store: Store,
     private readonly options: SimulatorOptions,
     private readonly random: Random,
-    private readonly baseUrl: () => string,
+    private readonly api: JsonApi,
     private readonly now: () => number
   ) {}
 
-  get handlers(): Record<string, (req: ApiRequest) => Reply> {
+  get handlers(): Record<string, Handler> {
     return {
-      reviewSubmissions_getCollection: (r) => this.listSubmissions(r),
-      reviewSubmissions_createInstance: (r) => this.createSubmission(r),
-      reviewSubmissions_getInstance: (r) =>
-        this.reply(
-          r,
-          200,
-          this.submissionJson(this.submission(r.pathParams.id), r),
-          this.includedItems([this.submission(r.pathParams.id)], r)
-        ),
-      reviewSubmissions_updateInstance: (r) => this.updateSubmission(r),
-      reviewSubmissionItems_createInstance: (r) => this.createItem(r),
-      reviewSubmissions_items_getToManyRelated: (r) => this.listItems(r)
+      reviewSubmissions_getCollection: (r: ApiRequest) => this.listSubmissions(r),
+      reviewSubmissions_createInstance: (r: ApiRequest<Schemas['ReviewSubmissionCreateRequest']>) =>
+        this.createSubmission(r),
+      reviewSubmissions_getInstance: (r: ApiRequest) => {
+        const submission = this.store.reviewSubmission(r.pathParams.id)
+        return this.api.single(r, this.submissionJson(submission, r), {
+          included: this.includedItems([submission], r)
+        })
+      },
+      reviewSubmissions_updateInstance: (r: ApiRequest<Schemas['ReviewSubmissionUpdateRequest']>) =>
+        this.updateSubmission(r),
+      reviewSubmissionItems_createInstance: (
+        r: ApiRequest<Schemas['ReviewSubmissionItemCreateRequest']>
+      ) => this.createItem(r),
+      reviewSubmissions_items_getToManyRelated: (r: ApiRequest) => this.listItems(r)
     }
   }
 
@@ -95,12 +67,6 @@ export class ReviewApi {
       this.newItem(submission, { backgroundAssetVersionId: versionId })
     if (seed.appStoreVersionId)
       this.newItem(submission, { appStoreVersionId: seed.appStoreVersionId })
-    return submission
-  }
-
-  private submission(id: string): ReviewSubmissionRecord {
-    const submission = this.submissions.get(id)
-    if (!submission) throw notFound('reviewSubmissions', id)
     return submission
   }
 
@@ -116,7 +82,7 @@ export class ReviewApi {
       state,
       itemIds: []
     }
-    this.submissions.set(submission.id, submission)
+    this.store.reviewSubmissions.set(submission.id, submission)
     return submission
   }
 
@@ -130,7 +96,7 @@ export class ReviewApi {
       state: 'READY_FOR_REVIEW',
       ...content
     }
-    this.items.set(item.id, item)
+    this.store.reviewItems.set(item.id, item)
     submission.itemIds.push(item.id)
     return item
   }
@@ -140,33 +106,27 @@ export class ReviewApi {
     const apps = list(q.get('filter[app]'))
     const platforms = list(q.get('filter[platform]'))
     const states = list(q.get('filter[state]'))
-    const found = [...this.submissions.values()].filter(
+    const found = [...this.store.reviewSubmissions.values()].filter(
       (s) =>
         apps.includes(s.appId) &&
         (!platforms.length || platforms.includes(s.platform)) &&
         (!states.length || states.includes(s.state))
     )
-    const limit = Number(q.get('limit') ?? 50)
-    const page = found.slice(0, limit)
-    const self = this.link(r)
-    return {
-      status: 200,
-      body: {
-        data: page.map((s) => this.submissionJson(s, r)),
-        ...this.optional('included', this.includedItems(page, r)),
-        links: { self },
-        meta: { paging: { total: found.length, limit } }
-      }
-    }
+    return this.api.page(
+      r,
+      found,
+      (s) => this.submissionJson(s, r),
+      (page) => this.includedItems(page, r)
+    )
   }
 
-  private createSubmission(r: ApiRequest): Reply {
-    const { data } = r.body as Body
-    const appId = data.relationships!.app.data!.id
+  private createSubmission(r: ApiRequest<Schemas['ReviewSubmissionCreateRequest']>): Reply {
+    const { data } = r.body
+    const appId = data.relationships.app.data.id
     if (!this.store.apps.has(appId))
       throw invalidRelationship('/data/relationships/app', `There is no app with id '${appId}'.`)
-    const platform = (data.attributes?.platform as Platform | null | undefined) ?? 'IOS'
-    const draft = [...this.submissions.values()].find(
+    const platform = data.attributes?.platform ?? 'IOS'
+    const draft = [...this.store.reviewSubmissions.values()].find(
       (s) => s.appId === appId && s.platform === platform && s.state === 'READY_FOR_REVIEW'
     )
     if (draft) {
@@ -178,29 +138,14 @@ export class ReviewApi {
       )
     }
     const created = this.newSubmission(appId, platform, 'READY_FOR_REVIEW')
-    return this.reply(
-      r,
-      201,
-      this.submissionJson(created, r),
-      [],
-      `/v1/reviewSubmissions/${created.id}`
-    )
+    return this.api.created(r, this.submissionJson(created, r))
   }
 
-  private updateSubmission(r: ApiRequest): Reply {
-    const { data } = r.body as Body
-    const submission = this.submission(r.pathParams.id)
-    if (data.id !== submission.id)
-      throw conflict(
-        'ENTITY_ERROR.ATTRIBUTE.INVALID',
-        'The provided entity id does not match the path',
-        `The id '${data.id}' in the body does not match '${submission.id}'.`,
-        '/data/id'
-      )
-    const { submitted, canceled } = (data.attributes ?? {}) as {
-      submitted?: boolean | null
-      canceled?: boolean | null
-    }
+  private updateSubmission(r: ApiRequest<Schemas['ReviewSubmissionUpdateRequest']>): Reply {
+    const { data } = r.body
+    const submission = this.store.reviewSubmission(r.pathParams.id)
+    requireSameId(data, submission.id)
+    const { submitted, canceled } = data.attributes ?? {}
     if (canceled) {
       if (!OPEN.includes(submission.state))
         throw conflict(
@@ -210,7 +155,7 @@ export class ReviewApi {
           '/data/attributes/canceled'
         )
       submission.state = 'CANCELING'
-      for (const id of submission.itemIds) this.items.get(id)!.state = 'REMOVED'
+      for (const id of submission.itemIds) this.store.reviewItems.get(id)!.state = 'REMOVED'
     } else if (submitted) {
       if (submission.state !== 'READY_FOR_REVIEW')
         throw conflict(
@@ -229,19 +174,19 @@ export class ReviewApi {
       submission.state = 'WAITING_FOR_REVIEW'
       submission.submittedDate = new Date(this.now()).toISOString()
     }
-    return this.reply(r, 200, this.submissionJson(submission, r))
+    return this.api.single(r, this.submissionJson(submission, r))
   }
 
-  private createItem(r: ApiRequest): Reply {
-    const { data } = r.body as Body
-    const submissionId = data.relationships!.reviewSubmission.data!.id
+  private createItem(r: ApiRequest<Schemas['ReviewSubmissionItemCreateRequest']>): Reply {
+    const { data } = r.body
+    const submissionId = data.relationships.reviewSubmission.data.id
     const submission = related(
-      this.submissions,
+      this.store.reviewSubmissions,
       'reviewSubmission',
       submissionId,
       'review submission'
     )
-    const versionId = data.relationships!.backgroundAssetVersion?.data?.id
+    const versionId = data.relationships.backgroundAssetVersion?.data?.id
     if (!versionId)
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.REQUIRED',
@@ -270,9 +215,10 @@ export class ReviewApi {
         `Version ${version.number} is ${version.state}; only a processed (COMPLETE) version can be submitted for review.`,
         pointer
       )
-    const openItems = [...this.items.values()].filter(
+    const openItems = [...this.store.reviewItems.values()].filter(
       (i) =>
-        i.state === 'READY_FOR_REVIEW' && OPEN.includes(this.submissions.get(i.submissionId)!.state)
+        i.state === 'READY_FOR_REVIEW' &&
+        OPEN.includes(this.store.reviewSubmissions.get(i.submissionId)!.state)
     )
     const elsewhere = openItems.find((i) => i.backgroundAssetVersionId === versionId)
     if (elsewhere)
@@ -283,7 +229,7 @@ export class ReviewApi {
         pointer
       )
     const packsHere = submission.itemIds
-      .map((id) => this.items.get(id)!)
+      .map((id) => this.store.reviewItems.get(id)!)
       .filter((i) => i.backgroundAssetVersionId && i.state === 'READY_FOR_REVIEW')
       .map((i) => this.store.versions.get(i.backgroundAssetVersionId!)!.packId)
     if (packsHere.includes(version.packId)) {
@@ -304,7 +250,7 @@ export class ReviewApi {
     }
     if (
       !this.options.appApproved &&
-      !submission.itemIds.some((id) => this.items.get(id)!.appStoreVersionId)
+      !submission.itemIds.some((id) => this.store.reviewItems.get(id)!.appStoreVersionId)
     ) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -314,101 +260,36 @@ export class ReviewApi {
       )
     }
     const item = this.newItem(submission, { backgroundAssetVersionId: versionId })
-    return this.reply(r, 201, this.itemJson(item), [], `/v1/reviewSubmissionItems/${item.id}`)
+    return this.api.created(r, this.store.reviewItemJson(item))
   }
 
   private listItems(r: ApiRequest): Reply {
-    const submission = this.submission(r.pathParams.id)
-    const items = submission.itemIds.map((id) => this.items.get(id)!)
-    const included = list(r.url.searchParams.get('include')).includes('backgroundAssetVersion')
-      ? items
-          .filter((i) => i.backgroundAssetVersionId)
-          .map((i) => this.store.versionJson(this.store.versions.get(i.backgroundAssetVersionId!)!))
-      : []
-    return {
-      status: 200,
-      body: {
-        data: items.map((i) => this.itemJson(i)),
-        ...this.optional('included', included),
-        links: { self: this.link(r) },
-        meta: { paging: { total: items.length, limit: 50 } }
-      }
-    }
+    const submission = this.store.reviewSubmission(r.pathParams.id)
+    const items = submission.itemIds.map((id) => this.store.reviewItems.get(id)!)
+    const withVersions = includes(r).includes('backgroundAssetVersion')
+    return this.api.page(
+      r,
+      items,
+      (i) => this.store.reviewItemJson(i),
+      (page) =>
+        withVersions
+          ? page
+              .filter((i) => i.backgroundAssetVersionId)
+              .map((i) =>
+                this.store.versionJson(this.store.versions.get(i.backgroundAssetVersionId!)!)
+              )
+          : []
+    )
   }
 
   private submissionJson(s: ReviewSubmissionRecord, r: ApiRequest) {
-    const self = `${this.baseUrl()}/v1/reviewSubmissions/${s.id}`
-    const withItems = list(r.url.searchParams.get('include')).includes('items')
-    return {
-      type: 'reviewSubmissions',
-      id: s.id,
-      attributes: {
-        platform: s.platform,
-        state: s.state,
-        ...(s.submittedDate ? { submittedDate: s.submittedDate } : {})
-      },
-      relationships: {
-        app: { data: { type: 'apps', id: s.appId } },
-        items: {
-          links: { self: `${self}/relationships/items`, related: `${self}/items` },
-          ...(withItems
-            ? { data: s.itemIds.map((id) => ({ type: 'reviewSubmissionItems', id })) }
-            : {})
-        }
-      },
-      links: { self }
-    }
-  }
-
-  private itemJson(i: ReviewItemRecord) {
-    return {
-      type: 'reviewSubmissionItems',
-      id: i.id,
-      attributes: { state: i.state },
-      relationships: {
-        ...(i.backgroundAssetVersionId
-          ? {
-              backgroundAssetVersion: {
-                data: { type: 'backgroundAssetVersions', id: i.backgroundAssetVersionId }
-              }
-            }
-          : {}),
-        ...(i.appStoreVersionId
-          ? { appStoreVersion: { data: { type: 'appStoreVersions', id: i.appStoreVersionId } } }
-          : {})
-      },
-      links: { self: `${this.baseUrl()}/v1/reviewSubmissionItems/${i.id}` }
-    }
+    return this.store.reviewSubmissionJson(s, includes(r).includes('items'))
   }
 
   private includedItems(submissions: ReviewSubmissionRecord[], r: ApiRequest) {
-    if (!list(r.url.searchParams.get('include')).includes('items')) return []
-    return submissions.flatMap((s) => s.itemIds.map((id) => this.itemJson(this.items.get(id)!)))
-  }
-
-  private link(r: ApiRequest): string {
-    const search = r.url.searchParams.toString()
-    return `${this.baseUrl()}${r.url.pathname}${search ? `?${search}` : ''}`
-  }
-
-  private optional(name: string, values: unknown[]) {
-    return values.length ? { [name]: values } : {}
-  }
-
-  private reply(
-    r: ApiRequest,
-    status: number,
-    data: unknown,
-    included: unknown[] = [],
-    selfPath?: string
-  ): Reply {
-    return {
-      status,
-      body: {
-        data,
-        ...this.optional('included', included),
-        links: { self: selfPath ? `${this.baseUrl()}${selfPath}` : this.link(r) }
-      }
-    }
+    if (!includes(r).includes('items')) return []
+    return submissions.flatMap((s) =>
+      s.itemIds.map((id) => this.store.reviewItemJson(this.store.reviewItems.get(id)!))
+    )
   }
 }

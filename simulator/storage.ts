@@ -9,7 +9,10 @@ import { join } from 'node:path'
 import { Transform, Writable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ChecksumAlgorithm } from './options.js'
+import type { Faults } from './faults.js'
+import type { ChecksumAlgorithm, SimulatorOptions } from './options.js'
+import type { LoggedRequest } from './router.js'
+import type { Store } from './store.js'
 
 /** Bytes of received-but-not-yet-folded parts kept in memory per upload; the rest go to disk. */
 export const MEMORY_WINDOW = 96 * 1024 * 1024
@@ -280,5 +283,89 @@ export async function receivePart(
     chunks: inMemory ? chunks : undefined,
     file,
     receipts: 0
+  }
+}
+
+/**
+ * The storage endpoint of the upload operations (`/storage/<file>/<part>`): it checks what a
+ * pre-signed storage would (signature, expiry, method, the operation's headers, Content-Length,
+ * no Authorization header), then spools the part with the configured bandwidth and faults.
+ */
+export class StorageEndpoint {
+  private readonly totalBandwidth: Bandwidth
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SimulatorOptions,
+    private readonly signer: UrlSigner,
+    private readonly faults: Faults,
+    private readonly securityViolations: string[],
+    private readonly now: () => number
+  ) {
+    this.totalBandwidth = new Bandwidth(options.faults.bandwidthTotal)
+  }
+
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    log: LoggedRequest
+  ): Promise<void> {
+    const refuse = (status: number, message: string) => {
+      log.status = status
+      req.resume()
+      res.writeHead(status, { 'Content-Type': 'text/plain', Connection: 'close' }).end(message)
+    }
+    if (req.headers.authorization !== undefined) {
+      this.securityViolations.push(`${req.method} ${url.pathname} carried an Authorization header`)
+      return refuse(400, 'InvalidArgument: only one auth mechanism allowed')
+    }
+    const [, , fileId, partNumber] = url.pathname.split('/')
+    const file = this.store.uploadFiles.get(fileId)
+    const op = file?.operations.find((o) => String(o.partNumber) === partNumber)
+    if (!file || !op || !file.assembly) return refuse(404, 'NoSuchUpload')
+    const expires = Number(url.searchParams.get('expires'))
+    if (!this.signer.verify(url.pathname, expires, url.searchParams.get('signature') ?? ''))
+      return refuse(403, 'SignatureDoesNotMatch')
+    if (req.method !== 'PUT') return refuse(405, 'MethodNotAllowed')
+    if (expires * 1000 < this.now()) return refuse(403, 'AccessDenied: Request has expired')
+    for (const header of op.requestHeaders) {
+      if (req.headers[header.name.toLowerCase()] !== header.value)
+        return refuse(403, `AccessDenied: header ${header.name} is missing or wrong`)
+    }
+    if (req.headers['content-length'] === undefined) return refuse(411, 'MissingContentLength')
+    if (Number(req.headers['content-length']) !== op.length)
+      return refuse(
+        400,
+        `BadDigest: Content-Length must be ${op.length}, not ${req.headers['content-length']}`
+      )
+    if (file.assembly.committed)
+      return refuse(409, 'InvalidState: the upload was committed; parts are no longer accepted')
+    if (this.faults.storageStalls()) {
+      // Take nothing more and never answer: the client has to notice on its own.
+      req.pause()
+      return
+    }
+    const resetAfter = this.faults.storageResetAfter(op.length)
+    const fail = this.faults.storageFails()
+    const part = await receivePart(req, res, {
+      assembly: file.assembly,
+      slot: op,
+      resetAfter,
+      limits: [new Bandwidth(this.options.faults.bandwidthPerConnection), this.totalBandwidth]
+    })
+    if (!part) {
+      log.status = res.headersSent ? res.statusCode : 0
+      return
+    }
+    if (fail) return refuse(500, 'InternalError: please retry')
+    file.assembly.record(part)
+    log.status = 200
+    res
+      .writeHead(200, {
+        ETag: `"${part.identity.toString('hex').slice(0, 32)}"`,
+        'Content-Length': 0
+      })
+      .end()
   }
 }

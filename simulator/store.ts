@@ -1,7 +1,32 @@
-// The simulator's App Store Connect records and their JSON:API form. Resources carry exactly the
-// attributes and relationships the spec declares for them.
+// The simulator's App Store Connect records (apps, packs, versions, upload files, releases, review
+// submissions and their items) and their JSON:API form. Resources carry exactly the attributes
+// and relationships the spec declares for them.
 import type { Assembly } from './storage.js'
 import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
+import { notFound } from './errors.js'
+import { select, toOne, type FieldSelection, type Resource, type Schemas } from './jsonapi.js'
+
+export type SubmissionState = NonNullable<
+  NonNullable<Schemas['ReviewSubmission']['attributes']>['state']
+>
+
+export interface ReviewSubmissionRecord {
+  id: string
+  appId: string
+  platform: Platform
+  state: SubmissionState
+  submittedDate?: string
+  itemIds: string[]
+}
+
+export interface ReviewItemRecord {
+  id: string
+  submissionId: string
+  backgroundAssetVersionId?: string
+  /** Items for other kinds of content (an app version), as seeded by tests. */
+  appStoreVersionId?: string
+  state: NonNullable<NonNullable<Schemas['ReviewSubmissionItem']['attributes']>['state']>
+}
 
 export type DeliveryState = 'AWAITING_UPLOAD' | 'UPLOAD_COMPLETE' | 'COMPLETE' | 'FAILED'
 
@@ -67,34 +92,9 @@ export interface InternalBetaReleaseRecord {
   state: 'READY_FOR_TESTING' | 'SUPERSEDED'
 }
 
-type Resource = {
-  type: string
-  id: string
-  attributes?: Record<string, unknown>
-  relationships?: Record<string, unknown>
-  links: { self: string }
+function throwNotFound(type: string, id: string): never {
+  throw notFound(type, id)
 }
-
-/** Sparse fieldsets: `fields[type]=a,b` keeps only those attributes and relationships. */
-export type FieldSelection = Map<string, Set<string>>
-
-function select(resource: Resource, fields: FieldSelection): Resource {
-  const wanted = fields.get(resource.type)
-  if (!wanted) return resource
-  const pick = (o?: Record<string, unknown>) =>
-    o ? Object.fromEntries(Object.entries(o).filter(([k]) => wanted.has(k))) : undefined
-  const attributes = pick(resource.attributes)
-  const relationships = pick(resource.relationships)
-  return {
-    type: resource.type,
-    id: resource.id,
-    ...(attributes && Object.keys(attributes).length ? { attributes } : {}),
-    ...(relationships && Object.keys(relationships).length ? { relationships } : {}),
-    links: resource.links
-  }
-}
-
-const toOne = (type: string, id?: string) => (id ? { data: { type, id } } : {})
 
 export class Store {
   readonly apps = new Set<string>()
@@ -102,8 +102,38 @@ export class Store {
   readonly versions = new Map<string, VersionRecord>()
   readonly uploadFiles = new Map<string, UploadFileRecord>()
   readonly internalBetaReleases = new Map<string, InternalBetaReleaseRecord>()
+  readonly reviewSubmissions = new Map<string, ReviewSubmissionRecord>()
+  readonly reviewItems = new Map<string, ReviewItemRecord>()
 
   constructor(private readonly baseUrl: () => string) {}
+
+  // ---- lookups that answer Apple's 404 ------------------------------------------------------
+
+  app(id: string): string {
+    if (!this.apps.has(id)) throw notFound('apps', id)
+    return id
+  }
+
+  pack(id: string): PackRecord {
+    return this.packs.get(id) ?? throwNotFound('backgroundAssets', id)
+  }
+
+  version(id: string): VersionRecord {
+    return this.versions.get(id) ?? throwNotFound('backgroundAssetVersions', id)
+  }
+
+  uploadFile(id: string): UploadFileRecord {
+    return this.uploadFiles.get(id) ?? throwNotFound('backgroundAssetUploadFiles', id)
+  }
+
+  reviewSubmission(id: string): ReviewSubmissionRecord {
+    return this.reviewSubmissions.get(id) ?? throwNotFound('reviewSubmissions', id)
+  }
+
+  packsOfApp(appId: string): PackRecord[] {
+    this.app(appId)
+    return [...this.packs.values()].filter((p) => p.appId === appId)
+  }
 
   versionsOf(packId: string): VersionRecord[] {
     return [...this.versions.values()].filter((v) => v.packId === packId)
@@ -242,6 +272,46 @@ export class Store {
       },
       fields
     )
+  }
+
+  reviewSubmissionJson(s: ReviewSubmissionRecord, withItems: boolean): Resource {
+    const self = `${this.baseUrl()}/v1/reviewSubmissions/${s.id}`
+    return {
+      type: 'reviewSubmissions',
+      id: s.id,
+      attributes: {
+        platform: s.platform,
+        state: s.state,
+        ...(s.submittedDate ? { submittedDate: s.submittedDate } : {})
+      },
+      relationships: {
+        app: toOne('apps', s.appId),
+        items: {
+          links: { self: `${self}/relationships/items`, related: `${self}/items` },
+          ...(withItems
+            ? { data: s.itemIds.map((id) => ({ type: 'reviewSubmissionItems', id })) }
+            : {})
+        }
+      },
+      links: { self }
+    }
+  }
+
+  reviewItemJson(i: ReviewItemRecord): Resource {
+    return {
+      type: 'reviewSubmissionItems',
+      id: i.id,
+      attributes: { state: i.state },
+      relationships: {
+        ...(i.backgroundAssetVersionId
+          ? { backgroundAssetVersion: toOne('backgroundAssetVersions', i.backgroundAssetVersionId) }
+          : {}),
+        ...(i.appStoreVersionId
+          ? { appStoreVersion: toOne('appStoreVersions', i.appStoreVersionId) }
+          : {})
+      },
+      links: { self: `${this.baseUrl()}/v1/reviewSubmissionItems/${i.id}` }
+    }
   }
 
   appJson(id: string, fields: FieldSelection = new Map()): Resource {

@@ -8,7 +8,8 @@ import {
   createPackBody,
   createVersionBody,
   putParts,
-  reserveUpload
+  reserveUpload,
+  uploadAndCommit
 } from '../helpers/simulator.js'
 
 let sim: Simulator
@@ -162,4 +163,24 @@ test('npm run simulator prints one JSON line, serves, and stops on SIGTERM remov
   const code = await new Promise((resolve) => child.on('close', resolve))
   expect(code).toBe(0)
   expect(existsSync(info.privateKeyPath)).toBe(false)
+})
+
+test('processingDelay slows one chosen pack’s processing; the others finish as usual', async () => {
+  sim = await startSimulator({
+    processing: { assetMs: 50 },
+    faults: { processingDelay: { identifier: 'slow-pack', ms: 1500 } }
+  })
+  const content = archiveBytes(1000)
+  const slow = await reserveUpload(sim, content.length, 'slow-pack')
+  const quick = await reserveUpload(sim, content.length, 'quick-pack')
+  await uploadAndCommit(sim, slow.file, content)
+  await uploadAndCommit(sim, quick.file, content)
+  const stateOf = (versionId: string) => sim.store.versions.get(versionId)!.state
+  // Wait for the quick one's verdict rather than a fixed time.
+  while (stateOf(quick.versionId) === 'PROCESSING') await new Promise((r) => setTimeout(r, 20))
+  expect(stateOf(quick.versionId)).toBe('COMPLETE')
+  expect(stateOf(slow.versionId)).toBe('PROCESSING')
+  while (stateOf(slow.versionId) === 'PROCESSING') await new Promise((r) => setTimeout(r, 20))
+  expect(stateOf(slow.versionId)).toBe('COMPLETE')
+  expect(sim.faultsInjected['processing delay']).toBe(1)
 })

@@ -141,3 +141,18 @@ test('a version already in an open submission cannot join another; before the fi
     title: 'Asset packs must be submitted with the first app version'
   })
 })
+
+test('GET /v1/reviewSubmissions pages with links.next like every other list', async () => {
+  sim = await startSimulator()
+  for (const platform of ['IOS', 'MAC_OS', 'TV_OS'] as const) sim.seedReviewSubmission({ platform })
+  const first = await call(sim, 'GET', `/v1/reviewSubmissions?filter[app]=${sim.appId}&limit=2`)
+  expect(first.body.data).toHaveLength(2)
+  expect(first.body.meta.paging).toMatchObject({ total: 3, limit: 2 })
+  const next = new URL(first.body.links.next)
+  const second = await call(sim, 'GET', `${next.pathname}${next.search}`)
+  expect(second.body.data).toHaveLength(1)
+  expect(second.body.links.next).toBeUndefined()
+  const ids = [...first.body.data, ...second.body.data].map((s: any) => s.id)
+  expect(new Set(ids)).toEqual(new Set(sim.store.reviewSubmissions.keys()))
+  expect(sim.contractViolations).toEqual([])
+})

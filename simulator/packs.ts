@@ -1,0 +1,171 @@
+// Asset packs: list (filter, sort, fields, include), read, create (identifier characters, one per
+// identifier, 100 per app), archive; and the seeding of packs with versions for tests.
+import { conflict, invalidAttribute, invalidParameter, invalidRelationship } from './errors.js'
+import {
+  fieldSelection,
+  includes,
+  list,
+  requireSameId,
+  type ApiRequest,
+  type Handler,
+  type JsonApi,
+  type Reply,
+  type Schemas
+} from './jsonapi.js'
+import type { SeededPack, SimulatorOptions } from './options.js'
+import type { Random } from './random.js'
+import type { PackRecord, Store } from './store.js'
+import type { Processing } from './processing.js'
+import type { Uploads } from './uploads.js'
+import type { Versions } from './versions.js'
+
+const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
+const MAX_PACKS_PER_APP = 100
+
+export class Packs {
+  constructor(
+    private readonly store: Store,
+    private readonly options: SimulatorOptions,
+    private readonly random: Random,
+    private readonly api: JsonApi,
+    private readonly now: () => number
+  ) {}
+
+  get handlers(): Record<string, Handler> {
+    return {
+      apps_backgroundAssets_getToManyRelated: (r: ApiRequest) => this.list(r),
+      apps_backgroundAssets_getToManyRelationship: (r: ApiRequest) =>
+        this.api.linkages(r, this.store.packsOfApp(r.pathParams.id), 'backgroundAssets'),
+      backgroundAssets_createInstance: (r: ApiRequest<Schemas['BackgroundAssetCreateRequest']>) =>
+        this.create(r),
+      backgroundAssets_getInstance: (r: ApiRequest) => this.get(r),
+      backgroundAssets_updateInstance: (r: ApiRequest<Schemas['BackgroundAssetUpdateRequest']>) =>
+        this.update(r)
+    }
+  }
+
+  newPack(appId: string, identifier: string): PackRecord {
+    const pack: PackRecord = {
+      id: this.random.uuid(),
+      appId,
+      identifier,
+      archived: false,
+      createdDate: new Date(this.now()).toISOString()
+    }
+    this.store.packs.set(pack.id, pack)
+    return pack
+  }
+
+  /** A pack with versions, as a test describes it (archives held as checksums, no bytes). */
+  seed(seed: SeededPack, versions: Versions, uploads: Uploads, processing: Processing): PackRecord {
+    const pack = this.newPack(this.options.appId, seed.identifier)
+    pack.archived = seed.archived ?? false
+    for (const v of seed.versions ?? []) {
+      const version = versions.newVersion(pack)
+      version.state = v.state
+      version.platforms = v.platforms ?? this.options.defaultPlatforms
+      if (v.archive) {
+        const file = uploads.newUploadFile(
+          version,
+          'ASSET',
+          v.archive.fileName ?? 'pack.aar',
+          v.archive.fileSize
+        )
+        file.deliveryState =
+          v.state === 'COMPLETE' ? 'COMPLETE' : v.state === 'FAILED' ? 'FAILED' : 'UPLOAD_COMPLETE'
+        const sha = this.options.checksums.fileAlgorithm === 'SHA_256' && v.archive.sha256
+        file.committedChecksums = {
+          file: sha
+            ? { hash: v.archive.sha256!, algorithm: 'SHA_256' }
+            : { hash: v.archive.md5, algorithm: 'MD5' }
+        }
+        version.assetFileId = file.id
+      }
+      if (v.state === 'COMPLETE') processing.release(version)
+    }
+    return pack
+  }
+
+  private list(r: ApiRequest): Reply {
+    const q = r.url.searchParams
+    let packs = this.store.packsOfApp(r.pathParams.id)
+    const identifiers = list(q.get('filter[assetPackIdentifier]'))
+    const bad = identifiers.find((i) => !IDENTIFIER.test(i))
+    if (bad)
+      throw invalidParameter(
+        'filter[assetPackIdentifier]',
+        `'${bad}' is not a valid value for the filter 'assetPackIdentifier'.`
+      )
+    if (identifiers.length) packs = packs.filter((p) => identifiers.includes(p.identifier))
+    const archived = list(q.get('filter[archived]'))
+    if (archived.length) packs = packs.filter((p) => archived.includes(String(p.archived)))
+    const [sort] = list(q.get('sort'))
+    if (sort) {
+      const key = sort.replace('-', '') as 'assetPackIdentifier' | 'createdDate'
+      const value = (p: PackRecord) => (key === 'createdDate' ? p.createdDate : p.identifier)
+      packs.sort((a, b) => value(a).localeCompare(value(b)) * (sort.startsWith('-') ? -1 : 1))
+    }
+    const fields = fieldSelection(r.url)
+    return this.api.page(
+      r,
+      packs,
+      (p) => this.store.packJson(p, fields),
+      (slice) => this.store.includedForPacks(slice, includes(r), fields)
+    )
+  }
+
+  private get(r: ApiRequest): Reply {
+    const pack = this.store.pack(r.pathParams.id)
+    const fields = fieldSelection(r.url)
+    const included = this.store.includedForPacks([pack], includes(r), fields)
+    return this.api.single(r, this.store.packJson(pack, fields), { included })
+  }
+
+  private create(r: ApiRequest<Schemas['BackgroundAssetCreateRequest']>): Reply {
+    const { data } = r.body
+    const identifier = data.attributes.assetPackIdentifier
+    const appId = data.relationships.app.data.id
+    if (!this.store.apps.has(appId)) {
+      throw invalidRelationship('/data/relationships/app', `There is no app with id '${appId}'.`)
+    }
+    if (!IDENTIFIER.test(identifier)) {
+      throw invalidAttribute(
+        '/data/attributes/assetPackIdentifier',
+        `'${identifier}' is not a valid asset pack identifier: use letters, digits and hyphens, not starting or ending with a hyphen.`
+      )
+    }
+    const existing = this.store.packsOfApp(appId)
+    if (existing.some((p) => p.identifier === identifier)) {
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
+        'The provided entity includes an attribute with a value that has already been used',
+        `The asset pack identifier '${identifier}' is already used by this app.`,
+        '/data/attributes/assetPackIdentifier'
+      )
+    }
+    if (existing.length >= MAX_PACKS_PER_APP) {
+      throw conflict(
+        'ENTITY_ERROR.LIMIT_EXCEEDED',
+        'The app has too many asset packs',
+        `An app can have at most ${MAX_PACKS_PER_APP} asset packs.`
+      )
+    }
+    return this.api.created(r, this.store.packJson(this.newPack(appId, identifier)))
+  }
+
+  private update(r: ApiRequest<Schemas['BackgroundAssetUpdateRequest']>): Reply {
+    const { data } = r.body
+    const pack = this.store.pack(r.pathParams.id)
+    requireSameId(data, pack.id)
+    const archived = data.attributes?.archived
+    if (typeof archived === 'boolean') {
+      if (pack.archived && !archived)
+        throw invalidAttribute(
+          '/data/attributes/archived',
+          'An archived asset pack cannot be unarchived.'
+        )
+      pack.archived = archived
+    }
+    return this.api.single(r, this.store.packJson(pack))
+  }
+}

@@ -1,0 +1,173 @@
+// Processing after a commit, on timers: a MANIFEST's verdict (JSON, the documented fields, the
+// pack's identifier, Apple's reported errors), an ASSET's (an Apple Archive signature, or the
+// failure a test asked for), and the internal beta release a COMPLETE version becomes.
+import type { Faults } from './faults.js'
+import type { Platform, SimulatorOptions, StateMessage } from './options.js'
+import type { Random } from './random.js'
+import type { Store, UploadFileRecord, VersionRecord } from './store.js'
+
+const MANIFEST_PLATFORMS: Record<string, Platform> = {
+  iOS: 'IOS',
+  macOS: 'MAC_OS',
+  tvOS: 'TV_OS',
+  visionOS: 'VISION_OS'
+}
+const ARCHIVE_SIGNATURES = ['AA01', 'YAA1', 'pbz']
+
+export class Processing {
+  private readonly timers = new Set<NodeJS.Timeout>()
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: SimulatorOptions,
+    private readonly random: Random,
+    private readonly faults: Faults
+  ) {}
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t)
+  }
+
+  /** A committed file: a MANIFEST gets its verdict, an ASSET makes its version PROCESSING, then COMPLETE or FAILED. */
+  start(file: UploadFileRecord): void {
+    const version = this.store.versions.get(file.versionId)!
+    const { processing } = this.options
+    if (file.assetType === 'MANIFEST') {
+      this.later(processing.manifestMs, () => this.checkManifest(file, version))
+      return
+    }
+    version.assetFileId = file.id
+    version.state = 'PROCESSING'
+    if (processing.neverFinish) return
+    const pack = this.store.packs.get(version.packId)!
+    this.later(processing.assetMs + this.faults.processingDelayMs(pack.identifier), async () => {
+      const head = file.assembly!.head.toString('latin1')
+      const errors: StateMessage[] = [...(processing.failWith?.errors ?? [])]
+      if (!ARCHIVE_SIGNATURES.some((s) => head.startsWith(s))) {
+        errors.push({
+          code: 'ASSET_PACK_INVALID_ARCHIVE',
+          description: `${file.fileName} is not an Apple Archive (.aar) produced by ba-package.`
+        })
+      }
+      if (errors.length) {
+        version.state = 'FAILED'
+        version.stateDetails = {
+          errors,
+          warnings: processing.failWith?.warnings ?? [],
+          infos: processing.failWith?.infos ?? []
+        }
+        file.deliveryState = 'FAILED'
+        file.errors = errors
+      } else {
+        version.state = 'COMPLETE'
+        if (!version.platforms.length) version.platforms = this.options.defaultPlatforms
+        file.deliveryState = 'COMPLETE'
+        this.release(version)
+      }
+      await file.assembly?.discard()
+    })
+  }
+
+  private async checkManifest(file: UploadFileRecord, version: VersionRecord): Promise<void> {
+    const pack = this.store.packs.get(version.packId)!
+    const errors: StateMessage[] = []
+    let manifest: Record<string, unknown> | undefined
+    try {
+      file.receivedText = file.assembly!.readAll().toString('utf8')
+      const parsed: unknown = JSON.parse(file.receivedText)
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        manifest = parsed as Record<string, unknown>
+      else
+        errors.push({
+          code: 'MANIFEST_INVALID',
+          description: 'The manifest must be a JSON object.'
+        })
+    } catch (e) {
+      errors.push({
+        code: 'MANIFEST_INVALID_JSON',
+        description: `The manifest is not valid JSON: ${(e as Error).message}`
+      })
+    }
+    if (manifest) {
+      const { assetPackID, downloadPolicy, platforms } = manifest
+      if (typeof assetPackID !== 'string')
+        errors.push({
+          code: 'MANIFEST_MISSING_ASSET_PACK_ID',
+          description: 'The manifest has no assetPackID.'
+        })
+      else if (assetPackID !== pack.identifier) {
+        errors.push({
+          code: 'MANIFEST_ASSET_PACK_ID_MISMATCH',
+          description: `The manifest's assetPackID '${assetPackID}' does not match the asset pack '${pack.identifier}'.`
+        })
+      }
+      const policies =
+        downloadPolicy && typeof downloadPolicy === 'object' ? Object.keys(downloadPolicy) : []
+      if (policies.length !== 1 || !['essential', 'prefetch', 'onDemand'].includes(policies[0])) {
+        errors.push({
+          code: 'MANIFEST_INVALID_DOWNLOAD_POLICY',
+          description: 'downloadPolicy must have exactly one of essential, prefetch or onDemand.'
+        })
+      } else if (
+        policies[0] === 'onDemand' &&
+        (downloadPolicy as Record<string, unknown>).onDemand === null
+      ) {
+        errors.push({
+          code: 'ITMS-91140',
+          description: 'The onDemand download policy must be an empty object, not null.'
+        })
+      }
+      const selectors = Array.isArray(manifest.fileSelectors)
+        ? (manifest.fileSelectors as Record<string, unknown>[])
+        : []
+      if (selectors.some((s) => s?.directory === '.' || s?.directory === './')) {
+        errors.push({
+          code: 'MANIFEST_INVALID_FILE_SELECTOR',
+          description:
+            'A directory selector of "." selects the packaging directory itself; name the asset directories instead.'
+        })
+      }
+      const names = Array.isArray(platforms) ? platforms : []
+      const unknown = names.filter((p) => !(String(p) in MANIFEST_PLATFORMS))
+      if (!names.length || unknown.length) {
+        errors.push({
+          code: 'MANIFEST_INVALID_PLATFORMS',
+          description: `platforms must list iOS, macOS, tvOS or visionOS${unknown.length ? `; not ${unknown.join(', ')}` : ''}.`
+        })
+      } else if (!errors.length) {
+        version.platforms = names.map((p) => MANIFEST_PLATFORMS[String(p)])
+      }
+    }
+    file.errors = errors
+    file.deliveryState = errors.length ? 'FAILED' : 'COMPLETE'
+    if (!errors.length) version.manifestFileId = file.id
+    await file.assembly?.discard()
+  }
+
+  /** A processed version becomes the pack's internal beta version; the previous one is superseded. */
+  release(version: VersionRecord): void {
+    const pack = this.store.packs.get(version.packId)!
+    const previous = pack.internalBetaVersionId
+      ? this.store.versions.get(pack.internalBetaVersionId)
+      : undefined
+    if (previous && previous.number > version.number) return
+    if (previous?.internalBetaReleaseId)
+      this.store.internalBetaReleases.get(previous.internalBetaReleaseId)!.state = 'SUPERSEDED'
+    const release = {
+      id: this.random.uuid(),
+      versionId: version.id,
+      state: 'READY_FOR_TESTING' as const
+    }
+    this.store.internalBetaReleases.set(release.id, release)
+    version.internalBetaReleaseId = release.id
+    pack.internalBetaVersionId = version.id
+  }
+
+  private later(ms: number, fn: () => Promise<void> | void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      void fn()
+    }, ms)
+    this.timers.add(timer)
+  }
+}
