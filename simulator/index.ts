@@ -63,21 +63,12 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const store = new Store(origin)
   const api = new JsonApi(origin)
   const signer = new UrlSigner(randomBytes(32))
-  const processing = new Processing(store, options, random, faults)
-  const packs = new Packs(store, options, random, api, now)
-  const versions = new Versions(store, random, api, now)
-  const uploads = new Uploads(
-    store,
-    options,
-    random,
-    api,
-    signer,
-    processing,
-    spoolDir,
-    origin,
-    now
-  )
-  const review = new Review(store, options, random, api, now)
+  const sim = { store, options, random, api, now, baseUrl: origin }
+  const processing = new Processing(sim, faults)
+  const packs = new Packs(sim)
+  const versions = new Versions(sim)
+  const uploads = new Uploads(sim, signer, processing, spoolDir)
+  const review = new Review(sim)
 
   const keys = new Map<string, ApiKey>()
   const addKey = (kind: 'team' | 'individual' = 'team') => {

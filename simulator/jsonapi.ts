@@ -3,6 +3,9 @@
 // handler builds its answers with these, so all endpoints page and link alike.
 import type { components } from '../src/asc/generated/asc-api.js'
 import { conflict } from './errors.js'
+import type { SimulatorOptions } from './options.js'
+import type { Random } from './random.js'
+import type { Store } from './store.js'
 
 /** The spec's schemas: request bodies and resources are typed with them. */
 export type Schemas = components['schemas']
@@ -27,6 +30,17 @@ export type Resource = {
   attributes?: Record<string, unknown>
   relationships?: Record<string, unknown>
   links: { self: string }
+}
+
+/** What every part of the API works with: the records, the options, chance, documents, the clock. */
+export interface SimulatorContext {
+  store: Store
+  options: SimulatorOptions
+  random: Random
+  api: JsonApi
+  now: () => number
+  /** This server's origin, for the URLs it hands out. */
+  baseUrl: () => string
 }
 
 /** Sparse fieldsets: `fields[type]=a,b` keeps only those attributes and relationships. */
@@ -68,6 +82,12 @@ export function select(resource: Resource, fields: FieldSelection): Resource {
 }
 
 export const toOne = (type: string, id?: string) => (id ? { data: { type, id } } : {})
+
+/** How one kind of resource is shown: its JSON form and what `include` can add to it. */
+export interface ResourceKind<T> {
+  json(item: T, fields: FieldSelection): Resource
+  included(items: T[], include: string[], fields: FieldSelection): Resource[]
+}
 
 /** Builds documents whose links point at this server. */
 export class JsonApi {
@@ -132,6 +152,25 @@ export class JsonApi {
         meta: { paging }
       }
     }
+  }
+
+  /** A page of resources with the sparse fields and the includes the request asks for. */
+  pageOf<T>(r: ApiRequest, items: T[], kind: ResourceKind<T>): Reply {
+    const fields = fieldSelection(r.url)
+    return this.page(
+      r,
+      items,
+      (item) => kind.json(item, fields),
+      (slice) => kind.included(slice, includes(r), fields)
+    )
+  }
+
+  /** One resource, likewise. */
+  one<T>(r: ApiRequest, item: T, kind: ResourceKind<T>): Reply {
+    const fields = fieldSelection(r.url)
+    return this.single(r, kind.json(item, fields), {
+      included: kind.included([item], includes(r), fields)
+    })
   }
 
   linkages<T extends { id: string }>(r: ApiRequest, items: T[], type: string): Reply {

@@ -2,19 +2,16 @@
 // identifier, 100 per app), archive; and the seeding of packs with versions for tests.
 import { conflict, invalidAttribute, invalidParameter, invalidRelationship } from './errors.js'
 import {
-  fieldSelection,
-  includes,
   list,
   requireSameId,
   type ApiRequest,
   type Handler,
-  type JsonApi,
   type Reply,
-  type Schemas
+  type Schemas,
+  type SimulatorContext
 } from './jsonapi.js'
-import type { SeededPack, SimulatorOptions } from './options.js'
-import type { Random } from './random.js'
-import type { PackRecord, Store } from './store.js'
+import type { SeededPack } from './options.js'
+import type { PackRecord } from './store.js'
 import type { Processing } from './processing.js'
 import type { Uploads } from './uploads.js'
 import type { Versions } from './versions.js'
@@ -23,19 +20,13 @@ const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 const MAX_PACKS_PER_APP = 100
 
 export class Packs {
-  constructor(
-    private readonly store: Store,
-    private readonly options: SimulatorOptions,
-    private readonly random: Random,
-    private readonly api: JsonApi,
-    private readonly now: () => number
-  ) {}
+  constructor(private readonly sim: SimulatorContext) {}
 
   get handlers(): Record<string, Handler> {
     return {
       apps_backgroundAssets_getToManyRelated: (r: ApiRequest) => this.list(r),
       apps_backgroundAssets_getToManyRelationship: (r: ApiRequest) =>
-        this.api.linkages(r, this.store.packsOfApp(r.pathParams.id), 'backgroundAssets'),
+        this.sim.api.linkages(r, this.sim.store.packsOfApp(r.pathParams.id), 'backgroundAssets'),
       backgroundAssets_createInstance: (r: ApiRequest<Schemas['BackgroundAssetCreateRequest']>) =>
         this.create(r),
       backgroundAssets_getInstance: (r: ApiRequest) => this.get(r),
@@ -46,24 +37,24 @@ export class Packs {
 
   newPack(appId: string, identifier: string): PackRecord {
     const pack: PackRecord = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       appId,
       identifier,
       archived: false,
-      createdDate: new Date(this.now()).toISOString()
+      createdDate: new Date(this.sim.now()).toISOString()
     }
-    this.store.packs.set(pack.id, pack)
+    this.sim.store.packs.set(pack.id, pack)
     return pack
   }
 
   /** A pack with versions, as a test describes it (archives held as checksums, no bytes). */
   seed(seed: SeededPack, versions: Versions, uploads: Uploads, processing: Processing): PackRecord {
-    const pack = this.newPack(this.options.appId, seed.identifier)
+    const pack = this.newPack(this.sim.options.appId, seed.identifier)
     pack.archived = seed.archived ?? false
     for (const v of seed.versions ?? []) {
       const version = versions.newVersion(pack)
       version.state = v.state
-      version.platforms = v.platforms ?? this.options.defaultPlatforms
+      version.platforms = v.platforms ?? this.sim.options.defaultPlatforms
       if (v.archive) {
         const file = uploads.newUploadFile(
           version,
@@ -73,7 +64,7 @@ export class Packs {
         )
         file.deliveryState =
           v.state === 'COMPLETE' ? 'COMPLETE' : v.state === 'FAILED' ? 'FAILED' : 'UPLOAD_COMPLETE'
-        const sha = this.options.checksums.fileAlgorithm === 'SHA_256' && v.archive.sha256
+        const sha = this.sim.options.checksums.fileAlgorithm === 'SHA_256' && v.archive.sha256
         file.committedChecksums = {
           file: sha
             ? { hash: v.archive.sha256!, algorithm: 'SHA_256' }
@@ -88,7 +79,7 @@ export class Packs {
 
   private list(r: ApiRequest): Reply {
     const q = r.url.searchParams
-    let packs = this.store.packsOfApp(r.pathParams.id)
+    let packs = this.sim.store.packsOfApp(r.pathParams.id)
     const identifiers = list(q.get('filter[assetPackIdentifier]'))
     const bad = identifiers.find((i) => !IDENTIFIER.test(i))
     if (bad)
@@ -105,27 +96,18 @@ export class Packs {
       const value = (p: PackRecord) => (key === 'createdDate' ? p.createdDate : p.identifier)
       packs.sort((a, b) => value(a).localeCompare(value(b)) * (sort.startsWith('-') ? -1 : 1))
     }
-    const fields = fieldSelection(r.url)
-    return this.api.page(
-      r,
-      packs,
-      (p) => this.store.packJson(p, fields),
-      (slice) => this.store.includedForPacks(slice, includes(r), fields)
-    )
+    return this.sim.api.pageOf(r, packs, this.sim.store.packKind)
   }
 
   private get(r: ApiRequest): Reply {
-    const pack = this.store.pack(r.pathParams.id)
-    const fields = fieldSelection(r.url)
-    const included = this.store.includedForPacks([pack], includes(r), fields)
-    return this.api.single(r, this.store.packJson(pack, fields), { included })
+    return this.sim.api.one(r, this.sim.store.pack(r.pathParams.id), this.sim.store.packKind)
   }
 
   private create(r: ApiRequest<Schemas['BackgroundAssetCreateRequest']>): Reply {
     const { data } = r.body
     const identifier = data.attributes.assetPackIdentifier
     const appId = data.relationships.app.data.id
-    if (!this.store.apps.has(appId)) {
+    if (!this.sim.store.apps.has(appId)) {
       throw invalidRelationship('/data/relationships/app', `There is no app with id '${appId}'.`)
     }
     if (!IDENTIFIER.test(identifier)) {
@@ -134,7 +116,7 @@ export class Packs {
         `'${identifier}' is not a valid asset pack identifier: use letters, digits and hyphens, not starting or ending with a hyphen.`
       )
     }
-    const existing = this.store.packsOfApp(appId)
+    const existing = this.sim.store.packsOfApp(appId)
     if (existing.some((p) => p.identifier === identifier)) {
       throw conflict(
         'ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE',
@@ -150,12 +132,12 @@ export class Packs {
         `An app can have at most ${MAX_PACKS_PER_APP} asset packs.`
       )
     }
-    return this.api.created(r, this.store.packJson(this.newPack(appId, identifier)))
+    return this.sim.api.created(r, this.sim.store.packJson(this.newPack(appId, identifier)))
   }
 
   private update(r: ApiRequest<Schemas['BackgroundAssetUpdateRequest']>): Reply {
     const { data } = r.body
-    const pack = this.store.pack(r.pathParams.id)
+    const pack = this.sim.store.pack(r.pathParams.id)
     requireSameId(data, pack.id)
     const archived = data.attributes?.archived
     if (typeof archived === 'boolean') {
@@ -166,6 +148,6 @@ export class Packs {
         )
       pack.archived = archived
     }
-    return this.api.single(r, this.store.packJson(pack))
+    return this.sim.api.single(r, this.sim.store.packJson(pack))
   }
 }

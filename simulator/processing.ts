@@ -2,9 +2,9 @@
 // pack's identifier, Apple's reported errors), an ASSET's (an Apple Archive signature, or the
 // failure a test asked for), and the internal beta release a COMPLETE version becomes.
 import type { Faults } from './faults.js'
-import type { Platform, SimulatorOptions, StateMessage } from './options.js'
-import type { Random } from './random.js'
-import type { Store, UploadFileRecord, VersionRecord } from './store.js'
+import type { SimulatorContext } from './jsonapi.js'
+import type { Platform, StateMessage } from './options.js'
+import type { UploadFileRecord, VersionRecord } from './store.js'
 
 const MANIFEST_PLATFORMS: Record<string, Platform> = {
   iOS: 'IOS',
@@ -18,9 +18,7 @@ export class Processing {
   private readonly timers = new Set<NodeJS.Timeout>()
 
   constructor(
-    private readonly store: Store,
-    private readonly options: SimulatorOptions,
-    private readonly random: Random,
+    private readonly sim: SimulatorContext,
     private readonly faults: Faults
   ) {}
 
@@ -30,8 +28,8 @@ export class Processing {
 
   /** A committed file: a MANIFEST gets its verdict, an ASSET makes its version PROCESSING, then COMPLETE or FAILED. */
   start(file: UploadFileRecord): void {
-    const version = this.store.versions.get(file.versionId)!
-    const { processing } = this.options
+    const version = this.sim.store.versions.get(file.versionId)!
+    const { processing } = this.sim.options
     if (file.assetType === 'MANIFEST') {
       this.later(processing.manifestMs, () => this.checkManifest(file, version))
       return
@@ -39,7 +37,7 @@ export class Processing {
     version.assetFileId = file.id
     version.state = 'PROCESSING'
     if (processing.neverFinish) return
-    const pack = this.store.packs.get(version.packId)!
+    const pack = this.sim.store.packs.get(version.packId)!
     this.later(processing.assetMs + this.faults.processingDelayMs(pack.identifier), async () => {
       const head = file.assembly!.head.toString('latin1')
       const errors: StateMessage[] = [...(processing.failWith?.errors ?? [])]
@@ -60,7 +58,7 @@ export class Processing {
         file.errors = errors
       } else {
         version.state = 'COMPLETE'
-        if (!version.platforms.length) version.platforms = this.options.defaultPlatforms
+        if (!version.platforms.length) version.platforms = this.sim.options.defaultPlatforms
         file.deliveryState = 'COMPLETE'
         this.release(version)
       }
@@ -69,7 +67,7 @@ export class Processing {
   }
 
   private async checkManifest(file: UploadFileRecord, version: VersionRecord): Promise<void> {
-    const pack = this.store.packs.get(version.packId)!
+    const pack = this.sim.store.packs.get(version.packId)!
     const errors: StateMessage[] = []
     let manifest: Record<string, unknown> | undefined
     try {
@@ -146,19 +144,19 @@ export class Processing {
 
   /** A processed version becomes the pack's internal beta version; the previous one is superseded. */
   release(version: VersionRecord): void {
-    const pack = this.store.packs.get(version.packId)!
+    const pack = this.sim.store.packs.get(version.packId)!
     const previous = pack.internalBetaVersionId
-      ? this.store.versions.get(pack.internalBetaVersionId)
+      ? this.sim.store.versions.get(pack.internalBetaVersionId)
       : undefined
     if (previous && previous.number > version.number) return
     if (previous?.internalBetaReleaseId)
-      this.store.internalBetaReleases.get(previous.internalBetaReleaseId)!.state = 'SUPERSEDED'
+      this.sim.store.internalBetaReleases.get(previous.internalBetaReleaseId)!.state = 'SUPERSEDED'
     const release = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       versionId: version.id,
       state: 'READY_FOR_TESTING' as const
     }
-    this.store.internalBetaReleases.set(release.id, release)
+    this.sim.store.internalBetaReleases.set(release.id, release)
     version.internalBetaReleaseId = release.id
     pack.internalBetaVersionId = version.id
   }

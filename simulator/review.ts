@@ -9,13 +9,12 @@ import {
   requireSameId,
   type ApiRequest,
   type Handler,
-  type JsonApi,
   type Reply,
-  type Schemas
+  type Schemas,
+  type SimulatorContext
 } from './jsonapi.js'
-import type { Platform, SimulatorOptions } from './options.js'
-import type { Random } from './random.js'
-import type { ReviewItemRecord, ReviewSubmissionRecord, Store, SubmissionState } from './store.js'
+import type { Platform } from './options.js'
+import type { ReviewItemRecord, ReviewSubmissionRecord, SubmissionState } from './store.js'
 
 export interface SeededSubmission {
   platform: Platform
@@ -33,13 +32,7 @@ const OPEN: SubmissionState[] = [
 const MAX_PACKS_PER_SUBMISSION = 10
 
 export class Review {
-  constructor(
-    private readonly store: Store,
-    private readonly options: SimulatorOptions,
-    private readonly random: Random,
-    private readonly api: JsonApi,
-    private readonly now: () => number
-  ) {}
+  constructor(private readonly sim: SimulatorContext) {}
 
   get handlers(): Record<string, Handler> {
     return {
@@ -47,8 +40,8 @@ export class Review {
       reviewSubmissions_createInstance: (r: ApiRequest<Schemas['ReviewSubmissionCreateRequest']>) =>
         this.createSubmission(r),
       reviewSubmissions_getInstance: (r: ApiRequest) => {
-        const submission = this.store.reviewSubmission(r.pathParams.id)
-        return this.api.single(r, this.submissionJson(submission, r), {
+        const submission = this.sim.store.reviewSubmission(r.pathParams.id)
+        return this.sim.api.single(r, this.submissionJson(submission, r), {
           included: this.includedItems([submission], r)
         })
       },
@@ -76,13 +69,13 @@ export class Review {
     state: SubmissionState
   ): ReviewSubmissionRecord {
     const submission: ReviewSubmissionRecord = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       appId,
       platform,
       state,
       itemIds: []
     }
-    this.store.reviewSubmissions.set(submission.id, submission)
+    this.sim.store.reviewSubmissions.set(submission.id, submission)
     return submission
   }
 
@@ -91,12 +84,12 @@ export class Review {
     content: Pick<ReviewItemRecord, 'backgroundAssetVersionId' | 'appStoreVersionId'>
   ): ReviewItemRecord {
     const item: ReviewItemRecord = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       submissionId: submission.id,
       state: 'READY_FOR_REVIEW',
       ...content
     }
-    this.store.reviewItems.set(item.id, item)
+    this.sim.store.reviewItems.set(item.id, item)
     submission.itemIds.push(item.id)
     return item
   }
@@ -106,13 +99,13 @@ export class Review {
     const apps = list(q.get('filter[app]'))
     const platforms = list(q.get('filter[platform]'))
     const states = list(q.get('filter[state]'))
-    const found = [...this.store.reviewSubmissions.values()].filter(
+    const found = [...this.sim.store.reviewSubmissions.values()].filter(
       (s) =>
         apps.includes(s.appId) &&
         (!platforms.length || platforms.includes(s.platform)) &&
         (!states.length || states.includes(s.state))
     )
-    return this.api.page(
+    return this.sim.api.page(
       r,
       found,
       (s) => this.submissionJson(s, r),
@@ -123,10 +116,10 @@ export class Review {
   private createSubmission(r: ApiRequest<Schemas['ReviewSubmissionCreateRequest']>): Reply {
     const { data } = r.body
     const appId = data.relationships.app.data.id
-    if (!this.store.apps.has(appId))
+    if (!this.sim.store.apps.has(appId))
       throw invalidRelationship('/data/relationships/app', `There is no app with id '${appId}'.`)
     const platform = data.attributes?.platform ?? 'IOS'
-    const draft = [...this.store.reviewSubmissions.values()].find(
+    const draft = [...this.sim.store.reviewSubmissions.values()].find(
       (s) => s.appId === appId && s.platform === platform && s.state === 'READY_FOR_REVIEW'
     )
     if (draft) {
@@ -138,12 +131,12 @@ export class Review {
       )
     }
     const created = this.newSubmission(appId, platform, 'READY_FOR_REVIEW')
-    return this.api.created(r, this.submissionJson(created, r))
+    return this.sim.api.created(r, this.submissionJson(created, r))
   }
 
   private updateSubmission(r: ApiRequest<Schemas['ReviewSubmissionUpdateRequest']>): Reply {
     const { data } = r.body
-    const submission = this.store.reviewSubmission(r.pathParams.id)
+    const submission = this.sim.store.reviewSubmission(r.pathParams.id)
     requireSameId(data, submission.id)
     const { submitted, canceled } = data.attributes ?? {}
     if (canceled) {
@@ -155,7 +148,7 @@ export class Review {
           '/data/attributes/canceled'
         )
       submission.state = 'CANCELING'
-      for (const id of submission.itemIds) this.store.reviewItems.get(id)!.state = 'REMOVED'
+      for (const id of submission.itemIds) this.sim.store.reviewItems.get(id)!.state = 'REMOVED'
     } else if (submitted) {
       if (submission.state !== 'READY_FOR_REVIEW')
         throw conflict(
@@ -172,16 +165,16 @@ export class Review {
           '/data/attributes/submitted'
         )
       submission.state = 'WAITING_FOR_REVIEW'
-      submission.submittedDate = new Date(this.now()).toISOString()
+      submission.submittedDate = new Date(this.sim.now()).toISOString()
     }
-    return this.api.single(r, this.submissionJson(submission, r))
+    return this.sim.api.single(r, this.submissionJson(submission, r))
   }
 
   private createItem(r: ApiRequest<Schemas['ReviewSubmissionItemCreateRequest']>): Reply {
     const { data } = r.body
     const submissionId = data.relationships.reviewSubmission.data.id
     const submission = related(
-      this.store.reviewSubmissions,
+      this.sim.store.reviewSubmissions,
       'reviewSubmission',
       submissionId,
       'review submission'
@@ -195,7 +188,7 @@ export class Review {
         '/data/relationships'
       )
     const version = related(
-      this.store.versions,
+      this.sim.store.versions,
       'backgroundAssetVersion',
       versionId,
       'asset pack version'
@@ -215,10 +208,10 @@ export class Review {
         `Version ${version.number} is ${version.state}; only a processed (COMPLETE) version can be submitted for review.`,
         pointer
       )
-    const openItems = [...this.store.reviewItems.values()].filter(
+    const openItems = [...this.sim.store.reviewItems.values()].filter(
       (i) =>
         i.state === 'READY_FOR_REVIEW' &&
-        OPEN.includes(this.store.reviewSubmissions.get(i.submissionId)!.state)
+        OPEN.includes(this.sim.store.reviewSubmissions.get(i.submissionId)!.state)
     )
     const elsewhere = openItems.find((i) => i.backgroundAssetVersionId === versionId)
     if (elsewhere)
@@ -229,9 +222,9 @@ export class Review {
         pointer
       )
     const packsHere = submission.itemIds
-      .map((id) => this.store.reviewItems.get(id)!)
+      .map((id) => this.sim.store.reviewItems.get(id)!)
       .filter((i) => i.backgroundAssetVersionId && i.state === 'READY_FOR_REVIEW')
-      .map((i) => this.store.versions.get(i.backgroundAssetVersionId!)!.packId)
+      .map((i) => this.sim.store.versions.get(i.backgroundAssetVersionId!)!.packId)
     if (packsHere.includes(version.packId)) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -249,8 +242,8 @@ export class Review {
       )
     }
     if (
-      !this.options.appApproved &&
-      !submission.itemIds.some((id) => this.store.reviewItems.get(id)!.appStoreVersionId)
+      !this.sim.options.appApproved &&
+      !submission.itemIds.some((id) => this.sim.store.reviewItems.get(id)!.appStoreVersionId)
     ) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -260,36 +253,38 @@ export class Review {
       )
     }
     const item = this.newItem(submission, { backgroundAssetVersionId: versionId })
-    return this.api.created(r, this.store.reviewItemJson(item))
+    return this.sim.api.created(r, this.sim.store.reviewItemJson(item))
   }
 
   private listItems(r: ApiRequest): Reply {
-    const submission = this.store.reviewSubmission(r.pathParams.id)
-    const items = submission.itemIds.map((id) => this.store.reviewItems.get(id)!)
+    const submission = this.sim.store.reviewSubmission(r.pathParams.id)
+    const items = submission.itemIds.map((id) => this.sim.store.reviewItems.get(id)!)
     const withVersions = includes(r).includes('backgroundAssetVersion')
-    return this.api.page(
+    return this.sim.api.page(
       r,
       items,
-      (i) => this.store.reviewItemJson(i),
+      (i) => this.sim.store.reviewItemJson(i),
       (page) =>
         withVersions
           ? page
               .filter((i) => i.backgroundAssetVersionId)
               .map((i) =>
-                this.store.versionJson(this.store.versions.get(i.backgroundAssetVersionId!)!)
+                this.sim.store.versionJson(
+                  this.sim.store.versions.get(i.backgroundAssetVersionId!)!
+                )
               )
           : []
     )
   }
 
   private submissionJson(s: ReviewSubmissionRecord, r: ApiRequest) {
-    return this.store.reviewSubmissionJson(s, includes(r).includes('items'))
+    return this.sim.store.reviewSubmissionJson(s, includes(r).includes('items'))
   }
 
   private includedItems(submissions: ReviewSubmissionRecord[], r: ApiRequest) {
     if (!includes(r).includes('items')) return []
     return submissions.flatMap((s) =>
-      s.itemIds.map((id) => this.store.reviewItemJson(this.store.reviewItems.get(id)!))
+      s.itemIds.map((id) => this.sim.store.reviewItemJson(this.sim.store.reviewItems.get(id)!))
     )
   }
 }

@@ -4,7 +4,14 @@
 import type { Assembly } from './storage.js'
 import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
 import { notFound } from './errors.js'
-import { select, toOne, type FieldSelection, type Resource, type Schemas } from './jsonapi.js'
+import {
+  select,
+  toOne,
+  type FieldSelection,
+  type Resource,
+  type ResourceKind,
+  type Schemas
+} from './jsonapi.js'
 
 export type SubmissionState = NonNullable<
   NonNullable<Schemas['ReviewSubmission']['attributes']>['state']
@@ -324,6 +331,18 @@ export class Store {
       },
       fields
     )
+  }
+
+  /** Packs as resources, with their app and internal beta version as includes. */
+  readonly packKind: ResourceKind<PackRecord> = {
+    json: (pack, fields) => this.packJson(pack, fields),
+    included: (packs, include, fields) => this.includedForPacks(packs, include, fields)
+  }
+
+  /** Versions as resources, with their pack, files and internal beta release as includes. */
+  readonly versionKind: ResourceKind<VersionRecord> = {
+    json: (version, fields) => this.versionJson(version, fields),
+    included: (versions, include, fields) => this.includedForVersions(versions, include, fields)
   }
 
   /** The `included` array for packs: their app and internal beta version, as `include` asks. */

@@ -9,17 +9,14 @@ import {
   requireSameId,
   type ApiRequest,
   type Handler,
-  type JsonApi,
   type Reply,
-  type Schemas
+  type Schemas,
+  type SimulatorContext
 } from './jsonapi.js'
-import type { SimulatorOptions } from './options.js'
 import type { Processing } from './processing.js'
-import type { Random } from './random.js'
 import { Assembly, type UrlSigner } from './storage.js'
 import type {
   FileChecksums,
-  Store,
   UploadFileRecord,
   UploadOperationRecord,
   VersionRecord
@@ -27,15 +24,10 @@ import type {
 
 export class Uploads {
   constructor(
-    private readonly store: Store,
-    private readonly options: SimulatorOptions,
-    private readonly random: Random,
-    private readonly api: JsonApi,
+    private readonly sim: SimulatorContext,
     private readonly signer: UrlSigner,
     private readonly processing: Processing,
-    private readonly spoolDir: string,
-    private readonly baseUrl: () => string,
-    private readonly now: () => number
+    private readonly spoolDir: string
   ) {}
 
   get handlers(): Record<string, Handler> {
@@ -43,18 +35,21 @@ export class Uploads {
       backgroundAssetVersions_backgroundAssetUploadFiles_getToManyRelated: (r: ApiRequest) =>
         this.listUploadFiles(r),
       backgroundAssetVersions_backgroundAssetUploadFiles_getToManyRelationship: (r: ApiRequest) =>
-        this.api.linkages(
+        this.sim.api.linkages(
           r,
-          this.store.uploadFilesOf(this.store.version(r.pathParams.id).id),
+          this.sim.store.uploadFilesOf(this.sim.store.version(r.pathParams.id).id),
           'backgroundAssetUploadFiles'
         ),
       backgroundAssetUploadFiles_createInstance: (
         r: ApiRequest<Schemas['BackgroundAssetUploadFileCreateRequest']>
       ) => this.reserve(r),
       backgroundAssetUploadFiles_getInstance: (r: ApiRequest) =>
-        this.api.single(
+        this.sim.api.single(
           r,
-          this.store.uploadFileJson(this.store.uploadFile(r.pathParams.id), fieldSelection(r.url))
+          this.sim.store.uploadFileJson(
+            this.sim.store.uploadFile(r.pathParams.id),
+            fieldSelection(r.url)
+          )
         ),
       backgroundAssetUploadFiles_updateInstance: (
         r: ApiRequest<Schemas['BackgroundAssetUploadFileUpdateRequest']>
@@ -69,26 +64,26 @@ export class Uploads {
     fileSize: number
   ): UploadFileRecord {
     const file: UploadFileRecord = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       versionId: version.id,
       assetType,
       fileName,
       fileSize,
-      assetToken: `${assetType.toLowerCase()}-${this.random.uuid()}`,
+      assetToken: `${assetType.toLowerCase()}-${this.sim.random.uuid()}`,
       deliveryState: 'AWAITING_UPLOAD',
       errors: [],
       warnings: [],
       operations: [],
       announced: {}
     }
-    this.store.uploadFiles.set(file.id, file)
+    this.sim.store.uploadFiles.set(file.id, file)
     return file
   }
 
   private listUploadFiles(r: ApiRequest): Reply {
-    const files = this.store.uploadFilesOf(this.store.version(r.pathParams.id).id)
+    const files = this.sim.store.uploadFilesOf(this.sim.store.version(r.pathParams.id).id)
     const fields = fieldSelection(r.url)
-    return this.api.page(r, files, (f) => this.store.uploadFileJson(f, fields))
+    return this.sim.api.page(r, files, (f) => this.sim.store.uploadFileJson(f, fields))
   }
 
   private async reserve(
@@ -97,7 +92,7 @@ export class Uploads {
     const { data } = r.body
     const versionId = data.relationships.backgroundAssetVersion.data.id
     const version = related(
-      this.store.versions,
+      this.sim.store.versions,
       'backgroundAssetVersion',
       versionId,
       'asset pack version'
@@ -117,7 +112,7 @@ export class Uploads {
       attributes.fileName,
       attributes.fileSize
     )
-    const { checksums } = this.options
+    const { checksums } = this.sim.options
     const algorithms = [...new Set([checksums.fileAlgorithm, 'MD5' as const])]
     file.announced = {
       file: { algorithm: checksums.fileAlgorithm } as FileChecksums['file'],
@@ -135,24 +130,24 @@ export class Uploads {
       checksums.announceComposite,
       file.assetType === 'MANIFEST'
     )
-    return this.api.created(r, this.store.uploadFileJson(file))
+    return this.sim.api.created(r, this.sim.store.uploadFileJson(file))
   }
 
   private layOut(file: UploadFileRecord): UploadOperationRecord[] {
     const { partSize, unevenParts, shuffleOperations, expiresInSeconds, defect } =
-      this.options.upload
+      this.sim.options.upload
     const sizes: number[] = []
     for (let offset = 0; offset < file.fileSize;) {
       const size = Math.min(
         file.fileSize - offset,
         unevenParts
-          ? this.random.int(Math.ceil(partSize / 2), Math.floor(partSize * 1.5))
+          ? this.sim.random.int(Math.ceil(partSize / 2), Math.floor(partSize * 1.5))
           : partSize
       )
       sizes.push(size)
       offset += size
     }
-    const expires = Math.floor(this.now() / 1000) + expiresInSeconds
+    const expires = Math.floor(this.sim.now() / 1000) + expiresInSeconds
     let offset = 0
     const operations = sizes.map((length, i) => {
       const partNumber = i + 1
@@ -161,7 +156,7 @@ export class Uploads {
         partNumber,
         offset,
         length,
-        url: `${this.baseUrl()}${path}?expires=${expires}&signature=${this.signer.sign(path, expires)}`,
+        url: `${this.sim.baseUrl()}${path}?expires=${expires}&signature=${this.signer.sign(path, expires)}`,
         expiration: new Date(expires * 1000).toISOString(),
         requestHeaders: [
           { name: 'Content-Type', value: 'application/octet-stream' },
@@ -176,7 +171,7 @@ export class Uploads {
       if (defect === 'overlap') operations[1].offset -= 1
     }
     if (defect === 'past-end') operations[operations.length - 1].length += 1
-    return shuffleOperations ? this.random.shuffle(operations) : operations
+    return shuffleOperations ? this.sim.random.shuffle(operations) : operations
   }
 
   /** The token a part's `x-upload-part-token` header must carry. */
@@ -188,10 +183,11 @@ export class Uploads {
     r: ApiRequest<Schemas['BackgroundAssetUploadFileUpdateRequest']>
   ): Promise<Reply> {
     const { data } = r.body
-    const file = this.store.uploadFile(r.pathParams.id)
+    const file = this.sim.store.uploadFile(r.pathParams.id)
     requireSameId(data, file.id)
     const attributes = data.attributes ?? {}
-    if (attributes.uploaded !== true) return this.api.single(r, this.store.uploadFileJson(file))
+    if (attributes.uploaded !== true)
+      return this.sim.api.single(r, this.sim.store.uploadFileJson(file))
     if (file.deliveryState !== 'AWAITING_UPLOAD' || !file.assembly) {
       throw conflict(
         'ENTITY_ERROR.ATTRIBUTE.INVALID',
@@ -200,7 +196,7 @@ export class Uploads {
         '/data/attributes/uploaded'
       )
     }
-    const { checksums } = this.options
+    const { checksums } = this.sim.options
     if (attributes.sourceFileChecksums && checksums.refuseChecksumObject) {
       throw invalidAttribute(
         '/data/attributes/sourceFileChecksums',
@@ -291,6 +287,6 @@ export class Uploads {
     }
     if (attributes.sourceFileChecksum) file.committedLegacyChecksum = attributes.sourceFileChecksum
     this.processing.start(file)
-    return this.api.single(r, this.store.uploadFileJson(file))
+    return this.sim.api.single(r, this.sim.store.uploadFileJson(file))
   }
 }

@@ -8,28 +8,22 @@ import {
   list,
   type ApiRequest,
   type Handler,
-  type JsonApi,
   type Reply,
-  type Schemas
+  type Schemas,
+  type SimulatorContext
 } from './jsonapi.js'
-import type { PackRecord, Store, VersionRecord } from './store.js'
-import type { Random } from './random.js'
+import type { PackRecord, VersionRecord } from './store.js'
 
 export class Versions {
-  constructor(
-    private readonly store: Store,
-    private readonly random: Random,
-    private readonly api: JsonApi,
-    private readonly now: () => number
-  ) {}
+  constructor(private readonly sim: SimulatorContext) {}
 
   get handlers(): Record<string, Handler> {
     return {
       backgroundAssets_versions_getToManyRelated: (r: ApiRequest) => this.list(r),
       backgroundAssets_versions_getToManyRelationship: (r: ApiRequest) =>
-        this.api.linkages(
+        this.sim.api.linkages(
           r,
-          this.store.versionsOf(this.store.pack(r.pathParams.id).id),
+          this.sim.store.versionsOf(this.sim.store.pack(r.pathParams.id).id),
           'backgroundAssetVersions'
         ),
       backgroundAssetVersions_createInstance: (
@@ -48,22 +42,23 @@ export class Versions {
   }
 
   newVersion(pack: PackRecord): VersionRecord {
-    const number = this.store.versionsOf(pack.id).reduce((max, v) => Math.max(max, v.number), 0) + 1
+    const number =
+      this.sim.store.versionsOf(pack.id).reduce((max, v) => Math.max(max, v.number), 0) + 1
     const version: VersionRecord = {
-      id: this.random.uuid(),
+      id: this.sim.random.uuid(),
       packId: pack.id,
       number,
       state: 'AWAITING_UPLOAD',
       platforms: [],
-      createdDate: new Date(this.now()).toISOString()
+      createdDate: new Date(this.sim.now()).toISOString()
     }
-    this.store.versions.set(version.id, version)
+    this.sim.store.versions.set(version.id, version)
     return version
   }
 
   private list(r: ApiRequest): Reply {
     const q = r.url.searchParams
-    let versions = this.store.versionsOf(this.store.pack(r.pathParams.id).id)
+    let versions = this.sim.store.versionsOf(this.sim.store.pack(r.pathParams.id).id)
     const states = list(q.get('filter[state]'))
     if (states.length) versions = versions.filter((v) => states.includes(v.state))
     const numbers = list(q.get('filter[version]'))
@@ -78,25 +73,16 @@ export class Versions {
         ? (a, b) => (a.number - b.number) * (sort === '-version' ? -1 : 1)
         : (a, b) => a.id.localeCompare(b.id)
     )
-    const fields = fieldSelection(r.url)
-    return this.api.page(
-      r,
-      versions,
-      (v) => this.store.versionJson(v, fields),
-      (items) => this.store.includedForVersions(items, includes(r), fields)
-    )
+    return this.sim.api.pageOf(r, versions, this.sim.store.versionKind)
   }
 
   private get(r: ApiRequest): Reply {
-    const version = this.store.version(r.pathParams.id)
-    const fields = fieldSelection(r.url)
-    const included = this.store.includedForVersions([version], includes(r), fields)
-    return this.api.single(r, this.store.versionJson(version, fields), { included })
+    return this.sim.api.one(r, this.sim.store.version(r.pathParams.id), this.sim.store.versionKind)
   }
 
   private create(r: ApiRequest<Schemas['BackgroundAssetVersionCreateRequest']>): Reply {
     const packId = r.body.data.relationships.backgroundAsset.data.id
-    const pack = related(this.store.packs, 'backgroundAsset', packId, 'asset pack')
+    const pack = related(this.sim.store.packs, 'backgroundAsset', packId, 'asset pack')
     if (pack.archived) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -105,16 +91,18 @@ export class Versions {
         '/data/relationships/backgroundAsset'
       )
     }
-    return this.api.created(r, this.store.versionJson(this.newVersion(pack)))
+    return this.sim.api.created(r, this.sim.store.versionJson(this.newVersion(pack)))
   }
 
   private getInternalBetaRelease(r: ApiRequest): Reply {
-    const release = this.store.internalBetaReleases.get(r.pathParams.id)
+    const release = this.sim.store.internalBetaReleases.get(r.pathParams.id)
     if (!release) throw notFound('backgroundAssetVersionInternalBetaReleases', r.pathParams.id)
     const fields = fieldSelection(r.url)
     const included = includes(r).includes('backgroundAssetVersion')
-      ? [this.store.versionJson(this.store.versions.get(release.versionId)!, fields)]
+      ? [this.sim.store.versionJson(this.sim.store.versions.get(release.versionId)!, fields)]
       : []
-    return this.api.single(r, this.store.internalBetaReleaseJson(release, fields), { included })
+    return this.sim.api.single(r, this.sim.store.internalBetaReleaseJson(release, fields), {
+      included
+    })
   }
 }
