@@ -52,6 +52,7 @@ export interface Simulator {
   close(): Promise<void>
 }
 
+// Long on purpose: wiring only, one line per part in the order they depend on each other.
 export async function startSimulator(overrides: SimulatorOverrides = {}): Promise<Simulator> {
   const options = resolveOptions(overrides)
   const now = () => Date.now() + options.clockOffsetMs

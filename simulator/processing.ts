@@ -87,54 +87,9 @@ export class Processing {
       })
     }
     if (manifest) {
-      const { assetPackID, downloadPolicy, platforms } = manifest
-      if (typeof assetPackID !== 'string')
-        errors.push({
-          code: 'MANIFEST_MISSING_ASSET_PACK_ID',
-          description: 'The manifest has no assetPackID.'
-        })
-      else if (assetPackID !== pack.identifier) {
-        errors.push({
-          code: 'MANIFEST_ASSET_PACK_ID_MISMATCH',
-          description: `The manifest's assetPackID '${assetPackID}' does not match the asset pack '${pack.identifier}'.`
-        })
-      }
-      const policies =
-        downloadPolicy && typeof downloadPolicy === 'object' ? Object.keys(downloadPolicy) : []
-      if (policies.length !== 1 || !['essential', 'prefetch', 'onDemand'].includes(policies[0])) {
-        errors.push({
-          code: 'MANIFEST_INVALID_DOWNLOAD_POLICY',
-          description: 'downloadPolicy must have exactly one of essential, prefetch or onDemand.'
-        })
-      } else if (
-        policies[0] === 'onDemand' &&
-        (downloadPolicy as Record<string, unknown>).onDemand === null
-      ) {
-        errors.push({
-          code: 'ITMS-91140',
-          description: 'The onDemand download policy must be an empty object, not null.'
-        })
-      }
-      const selectors = Array.isArray(manifest.fileSelectors)
-        ? (manifest.fileSelectors as Record<string, unknown>[])
-        : []
-      if (selectors.some((s) => s?.directory === '.' || s?.directory === './')) {
-        errors.push({
-          code: 'MANIFEST_INVALID_FILE_SELECTOR',
-          description:
-            'A directory selector of "." selects the packaging directory itself; name the asset directories instead.'
-        })
-      }
-      const names = Array.isArray(platforms) ? platforms : []
-      const unknown = names.filter((p) => !(String(p) in MANIFEST_PLATFORMS))
-      if (!names.length || unknown.length) {
-        errors.push({
-          code: 'MANIFEST_INVALID_PLATFORMS',
-          description: `platforms must list iOS, macOS, tvOS or visionOS${unknown.length ? `; not ${unknown.join(', ')}` : ''}.`
-        })
-      } else if (!errors.length) {
-        version.platforms = names.map((p) => MANIFEST_PLATFORMS[String(p)])
-      }
+      errors.push(...manifestErrors(manifest, pack.identifier))
+      if (!errors.length)
+        version.platforms = (manifest.platforms as string[]).map((p) => MANIFEST_PLATFORMS[p])
     }
     file.errors = errors
     file.deliveryState = errors.length ? 'FAILED' : 'COMPLETE'
@@ -168,4 +123,56 @@ export class Processing {
     }, ms)
     this.timers.add(timer)
   }
+}
+
+/** Apple's verdicts on a manifest's fields, as its docs and live uploads have shown them. */
+function manifestErrors(manifest: Record<string, unknown>, identifier: string): StateMessage[] {
+  const errors: StateMessage[] = []
+  const { assetPackID, downloadPolicy, platforms } = manifest
+  if (typeof assetPackID !== 'string')
+    errors.push({
+      code: 'MANIFEST_MISSING_ASSET_PACK_ID',
+      description: 'The manifest has no assetPackID.'
+    })
+  else if (assetPackID !== identifier) {
+    errors.push({
+      code: 'MANIFEST_ASSET_PACK_ID_MISMATCH',
+      description: `The manifest's assetPackID '${assetPackID}' does not match the asset pack '${identifier}'.`
+    })
+  }
+  const policies =
+    downloadPolicy && typeof downloadPolicy === 'object' ? Object.keys(downloadPolicy) : []
+  if (policies.length !== 1 || !['essential', 'prefetch', 'onDemand'].includes(policies[0])) {
+    errors.push({
+      code: 'MANIFEST_INVALID_DOWNLOAD_POLICY',
+      description: 'downloadPolicy must have exactly one of essential, prefetch or onDemand.'
+    })
+  } else if (
+    policies[0] === 'onDemand' &&
+    (downloadPolicy as Record<string, unknown>).onDemand === null
+  ) {
+    errors.push({
+      code: 'ITMS-91140',
+      description: 'The onDemand download policy must be an empty object, not null.'
+    })
+  }
+  const selectors = Array.isArray(manifest.fileSelectors)
+    ? (manifest.fileSelectors as Record<string, unknown>[])
+    : []
+  if (selectors.some((s) => s?.directory === '.' || s?.directory === './')) {
+    errors.push({
+      code: 'MANIFEST_INVALID_FILE_SELECTOR',
+      description:
+        'A directory selector of "." selects the packaging directory itself; name the asset directories instead.'
+    })
+  }
+  const names = Array.isArray(platforms) ? platforms : []
+  const unknown = names.filter((p) => !(String(p) in MANIFEST_PLATFORMS))
+  if (!names.length || unknown.length) {
+    errors.push({
+      code: 'MANIFEST_INVALID_PLATFORMS',
+      description: `platforms must list iOS, macOS, tvOS or visionOS${unknown.length ? `; not ${unknown.join(', ')}` : ''}.`
+    })
+  }
+  return errors
 }

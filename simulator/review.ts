@@ -14,7 +14,12 @@ import {
   type SimulatorContext
 } from './jsonapi.js'
 import type { Platform } from './options.js'
-import type { ReviewItemRecord, ReviewSubmissionRecord, SubmissionState } from './store.js'
+import type {
+  ReviewItemRecord,
+  ReviewSubmissionRecord,
+  SubmissionState,
+  VersionRecord
+} from './store.js'
 
 export interface SeededSubmission {
   platform: Platform
@@ -193,6 +198,14 @@ export class Review {
       versionId,
       'asset pack version'
     )
+    this.checkAddable(submission, version)
+    const item = this.newItem(submission, { backgroundAssetVersionId: versionId })
+    return this.sim.api.created(r, this.sim.store.reviewItemJson(item))
+  }
+
+  // Long on purpose: Apple's rules one after another; the first one broken is the answer.
+  /** Apple's rules for a version joining a submission; the first one broken is the answer. */
+  private checkAddable(submission: ReviewSubmissionRecord, version: VersionRecord): void {
     const pointer = '/data/relationships/backgroundAssetVersion'
     if (submission.state !== 'READY_FOR_REVIEW')
       throw conflict(
@@ -213,7 +226,7 @@ export class Review {
         i.state === 'READY_FOR_REVIEW' &&
         OPEN.includes(this.sim.store.reviewSubmissions.get(i.submissionId)!.state)
     )
-    const elsewhere = openItems.find((i) => i.backgroundAssetVersionId === versionId)
+    const elsewhere = openItems.find((i) => i.backgroundAssetVersionId === version.id)
     if (elsewhere)
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -252,8 +265,6 @@ export class Review {
         pointer
       )
     }
-    const item = this.newItem(submission, { backgroundAssetVersionId: versionId })
-    return this.sim.api.created(r, this.sim.store.reviewItemJson(item))
   }
 
   private listItems(r: ApiRequest): Reply {

@@ -216,6 +216,8 @@ export interface PartUpload {
   limits: Bandwidth[]
 }
 
+// Long on purpose: one stream pipeline (bandwidth, reset, spool or memory, fold), whose error
+// paths share its state.
 /** Receives one part's body (in memory or to a spool file), hashing it; undefined if cut short. */
 export async function receivePart(
   req: IncomingMessage,
@@ -305,6 +307,7 @@ export class StorageEndpoint {
     this.totalBandwidth = new Bandwidth(options.faults.bandwidthTotal)
   }
 
+  // Long on purpose: the checks a pre-signed storage makes, in its order, then the faults.
   async handle(
     req: IncomingMessage,
     res: ServerResponse,

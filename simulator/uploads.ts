@@ -179,6 +179,7 @@ export class Uploads {
     return this.signer.sign(`${path}#token`, 0).slice(0, 32)
   }
 
+  /** `uploaded: true`: every part in, the checksums right (in the form announced), then processing. */
   private async commit(
     r: ApiRequest<Schemas['BackgroundAssetUploadFileUpdateRequest']>
   ): Promise<Reply> {
@@ -188,6 +189,33 @@ export class Uploads {
     const attributes = data.attributes ?? {}
     if (attributes.uploaded !== true)
       return this.sim.api.single(r, this.sim.store.uploadFileJson(file))
+    const assembly = this.committable(file, attributes)
+    const digests = await assembly.digests()
+    if (digests.size !== file.fileSize) {
+      throw conflict(
+        'ENTITY_ERROR.ATTRIBUTE.INVALID',
+        'The upload is incomplete',
+        `Received ${digests.size} bytes; the reservation was for ${file.fileSize}.`,
+        '/data/attributes/uploaded'
+      )
+    }
+    checkChecksums(file, attributes, digests)
+    assembly.committed = true
+    file.deliveryState = 'UPLOAD_COMPLETE'
+    const announcedAlgorithm = file.announced.file!.algorithm
+    file.committedChecksums = {
+      file: { hash: digests.file[announcedAlgorithm]!, algorithm: announcedAlgorithm },
+      ...(file.announced.composite
+        ? { composite: { hash: digests.composite!, algorithm: 'MD5' } }
+        : {})
+    }
+    if (attributes.sourceFileChecksum) file.committedLegacyChecksum = attributes.sourceFileChecksum
+    this.processing.start(file)
+    return this.sim.api.single(r, this.sim.store.uploadFileJson(file))
+  }
+
+  /** The file's parts, if it can be committed now: not committed before, every part in, unchanged. */
+  private committable(file: UploadFileRecord, attributes: CommitAttributes): Assembly {
     if (file.deliveryState !== 'AWAITING_UPLOAD' || !file.assembly) {
       throw conflict(
         'ENTITY_ERROR.ATTRIBUTE.INVALID',
@@ -234,59 +262,51 @@ export class Uploads {
         '/data/attributes/uploaded'
       )
     }
-    const digests = await file.assembly.digests()
-    if (digests.size !== file.fileSize) {
-      throw conflict(
-        'ENTITY_ERROR.ATTRIBUTE.INVALID',
-        'The upload is incomplete',
-        `Received ${digests.size} bytes; the reservation was for ${file.fileSize}.`,
-        '/data/attributes/uploaded'
-      )
-    }
-    const sent = attributes.sourceFileChecksums as FileChecksums | null | undefined
-    if (sent?.file) {
-      const expected = digests.file[sent.file.algorithm]
-      if (!expected || sent.file.algorithm !== file.announced.file?.algorithm) {
-        throw invalidAttribute(
-          '/data/attributes/sourceFileChecksums/file/algorithm',
-          `This upload expects a ${file.announced.file?.algorithm} file checksum.`
-        )
-      }
-      if (sent.file.hash !== expected)
-        throw invalidAttribute(
-          '/data/attributes/sourceFileChecksums/file/hash',
-          'The file checksum does not match the uploaded bytes.'
-        )
-    }
-    if (sent?.composite) {
-      if (!file.announced.composite)
-        throw invalidAttribute(
-          '/data/attributes/sourceFileChecksums/composite',
-          'This upload does not take a composite checksum.'
-        )
-      if (sent.composite.hash !== digests.composite)
-        throw invalidAttribute(
-          '/data/attributes/sourceFileChecksums/composite/hash',
-          'The composite checksum does not match the uploaded parts.'
-        )
-    }
-    if (attributes.sourceFileChecksum && attributes.sourceFileChecksum !== digests.file.MD5) {
+    return file.assembly
+  }
+}
+
+type CommitAttributes = NonNullable<
+  Schemas['BackgroundAssetUploadFileUpdateRequest']['data']['attributes']
+>
+
+/** Every checksum the commit sent must be in the announced form and match the received bytes. */
+function checkChecksums(
+  file: UploadFileRecord,
+  attributes: CommitAttributes,
+  digests: Awaited<ReturnType<Assembly['digests']>>
+): void {
+  const sent = attributes.sourceFileChecksums as FileChecksums | null | undefined
+  if (sent?.file) {
+    const expected = digests.file[sent.file.algorithm]
+    if (!expected || sent.file.algorithm !== file.announced.file?.algorithm) {
       throw invalidAttribute(
-        '/data/attributes/sourceFileChecksum',
-        'The MD5 checksum does not match the uploaded bytes.'
+        '/data/attributes/sourceFileChecksums/file/algorithm',
+        `This upload expects a ${file.announced.file?.algorithm} file checksum.`
       )
     }
-    file.assembly.committed = true
-    file.deliveryState = 'UPLOAD_COMPLETE'
-    const announcedAlgorithm = file.announced.file!.algorithm
-    file.committedChecksums = {
-      file: { hash: digests.file[announcedAlgorithm]!, algorithm: announcedAlgorithm },
-      ...(file.announced.composite
-        ? { composite: { hash: digests.composite!, algorithm: 'MD5' } }
-        : {})
-    }
-    if (attributes.sourceFileChecksum) file.committedLegacyChecksum = attributes.sourceFileChecksum
-    this.processing.start(file)
-    return this.sim.api.single(r, this.sim.store.uploadFileJson(file))
+    if (sent.file.hash !== expected)
+      throw invalidAttribute(
+        '/data/attributes/sourceFileChecksums/file/hash',
+        'The file checksum does not match the uploaded bytes.'
+      )
+  }
+  if (sent?.composite) {
+    if (!file.announced.composite)
+      throw invalidAttribute(
+        '/data/attributes/sourceFileChecksums/composite',
+        'This upload does not take a composite checksum.'
+      )
+    if (sent.composite.hash !== digests.composite)
+      throw invalidAttribute(
+        '/data/attributes/sourceFileChecksums/composite/hash',
+        'The composite checksum does not match the uploaded parts.'
+      )
+  }
+  if (attributes.sourceFileChecksum && attributes.sourceFileChecksum !== digests.file.MD5) {
+    throw invalidAttribute(
+      '/data/attributes/sourceFileChecksum',
+      'The MD5 checksum does not match the uploaded bytes.'
+    )
   }
 }

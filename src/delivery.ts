@@ -166,6 +166,8 @@ async function resumable(
   }
 }
 
+// Long on purpose: reserve (or resume), send while hashing, commit, and the ledger-hint repair
+// read as one sequence; each step is a call to a helper above.
 export async function deliverFile(
   client: AppStoreConnectClient,
   uploader: PartUploader,

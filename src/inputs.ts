@@ -277,6 +277,8 @@ function readApiBaseUrl(problems: Problems): URL {
   return url
 }
 
+// Long on purpose: one line per input, in action.yml's order, so every input is checked in one
+// place and every problem reported together; the checks themselves are the helpers above.
 export async function getInputs(): Promise<ActionInputs> {
   const problems = new Problems()
   const appId = input(Inputs.AppId)

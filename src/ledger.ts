@@ -138,6 +138,8 @@ export class Ledger {
     this.madeDir = enabled
   }
 
+  // Long on purpose: the restore is a sequence of guards (no cache, miss, unreadable, another
+  // version), each with its own log line; splitting it would scatter what the log says.
   /** Restores the newest ledger of this (app, pack, archive), if the cache has one. */
   static async restore(inputs: ActionInputs, versionId: string): Promise<Ledger> {
     const { appId, assetPackIdentifier } = inputs

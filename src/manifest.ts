@@ -78,39 +78,8 @@ export function checkManifest(
       `has "assetPackID": "${m.assetPackID}", but asset-pack-identifier is "${assetPackIdentifier}"; they must be equal.`
     )
   }
-  const policy = m.downloadPolicy
-  const keys =
-    policy && typeof policy === 'object' && !Array.isArray(policy) ? Object.keys(policy) : undefined
-  if (!keys || keys.length !== 1 || !POLICIES.includes(keys[0] as (typeof POLICIES)[number])) {
-    problems.push(
-      'needs a "downloadPolicy" object with exactly one of "essential", "prefetch" or "onDemand".'
-    )
-  } else {
-    const value = (policy as Record<string, unknown>)[keys[0]]
-    if (keys[0] === 'onDemand') {
-      if (
-        !value ||
-        typeof value !== 'object' ||
-        Array.isArray(value) ||
-        Object.keys(value).length
-      ) {
-        problems.push(
-          'has "downloadPolicy.onDemand" that is not the empty object {} (Apple refuses null with ITMS-91140).'
-        )
-      }
-    } else {
-      const events = (value as Record<string, unknown> | null)?.installationEventTypes
-      if (
-        !Array.isArray(events) ||
-        !events.length ||
-        !events.every((e) => INSTALLATION_EVENTS.has(String(e)))
-      ) {
-        problems.push(
-          `needs "downloadPolicy.${keys[0]}.installationEventTypes": a non-empty list of "firstInstallation" and/or "subsequentUpdate".`
-        )
-      }
-    }
-  }
+  const policyProblem = downloadPolicyProblem(m.downloadPolicy)
+  if (policyProblem) problems.push(policyProblem)
   if (
     !Array.isArray(m.fileSelectors) ||
     !m.fileSelectors.length ||
@@ -140,4 +109,28 @@ export function checkManifest(
           stripped: read.stripped
         }
       }
+}
+
+/** What is wrong with `downloadPolicy`, if anything: exactly one policy, with its own rules. */
+function downloadPolicyProblem(policy: unknown): string | undefined {
+  const keys =
+    policy && typeof policy === 'object' && !Array.isArray(policy) ? Object.keys(policy) : undefined
+  if (!keys || keys.length !== 1 || !POLICIES.includes(keys[0] as (typeof POLICIES)[number]))
+    return 'needs a "downloadPolicy" object with exactly one of "essential", "prefetch" or "onDemand".'
+  const value = (policy as Record<string, unknown>)[keys[0]]
+  if (keys[0] === 'onDemand') {
+    const empty =
+      value && typeof value === 'object' && !Array.isArray(value) && !Object.keys(value).length
+    return empty
+      ? undefined
+      : 'has "downloadPolicy.onDemand" that is not the empty object {} (Apple refuses null with ITMS-91140).'
+  }
+  const events = (value as Record<string, unknown> | null)?.installationEventTypes
+  const valid =
+    Array.isArray(events) &&
+    events.length &&
+    events.every((e) => INSTALLATION_EVENTS.has(String(e)))
+  return valid
+    ? undefined
+    : `needs "downloadPolicy.${keys[0]}.installationEventTypes": a non-empty list of "firstInstallation" and/or "subsequentUpdate".`
 }

@@ -61,6 +61,8 @@ function explain(error: AscApiError): Error {
   return error
 }
 
+// Long on purpose: Apple's review rules (reuse the draft, one open submission per version, cancel
+// only what this run created) are a sequence whose order matters.
 export async function submitForReview(
   client: AppStoreConnectClient,
   appId: string,

@@ -42,10 +42,10 @@ function statusLine(report: RunReport): string {
   return `✅ ${pack} ${verb} version ${o[Outputs.Version] ?? '?'} — ${o[Outputs.State] ?? 'uploaded'}${o[Outputs.InternalBetaState] ? `, internal testing ${o[Outputs.InternalBetaState]}` : ''}`
 }
 
-export async function writeSummary(report: RunReport): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
+/** The table's rows: what was released, and how. */
+function rows(report: RunReport): [string, string][] {
   const o = report.outputs
-  const rows: [string, string][] = [
+  return [
     [
       'Asset pack',
       `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`
@@ -78,13 +78,17 @@ export async function writeSummary(report: RunReport): Promise<void> {
     ],
     ['Total time', seconds(Date.now() - report.startedAt)]
   ]
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
   const summary = core.summary.addHeading(escape(statusLine(report)), 3)
   summary.addTable([
     [
       { data: 'Field', header: true },
       { data: 'Value', header: true }
     ],
-    ...rows
+    ...rows(report)
   ])
   if (report.failure) {
     // Apple's messages get their own list below; the error block keeps the sentence around them.

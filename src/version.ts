@@ -81,18 +81,25 @@ function createVersion(
   )
 }
 
-export async function chooseVersion(
+interface HeldArchive {
+  version: BackgroundAssetVersion
+  file: BackgroundAssetUploadFile
+}
+
+/** What the pack's versions say: the newest, this run's newest, and same-size candidates. */
+interface VersionSurvey {
+  newest?: BackgroundAssetVersion
+  thisRun?: HeldArchive & { run: WorkflowRun }
+  sameSize: HeldArchive[]
+}
+
+/** Reads every page: the version holding this archive may be far down the list. */
+async function survey(
   client: AppStoreConnectClient,
-  packId: string | undefined,
+  packId: string,
   options: VersionChoiceOptions
-): Promise<VersionChoice> {
-  if (!packId) return { kind: 'create' }
-  const versions: BackgroundAssetVersion[] = []
-  const candidates: { version: BackgroundAssetVersion; file: BackgroundAssetUploadFile }[] = []
-  let thisRun:
-    | { version: BackgroundAssetVersion; file: BackgroundAssetUploadFile; run: WorkflowRun }
-    | undefined
-  // Every page: the version holding this archive may be far down the list.
+): Promise<VersionSurvey> {
+  const found: VersionSurvey = { sameSize: [] }
   for await (const page of client.versionPages(packId, {
     sort: '-version',
     include: 'assetFile',
@@ -100,58 +107,73 @@ export async function chooseVersion(
       'assetDeliveryState,fileName,fileSize,sourceFileChecksum,sourceFileChecksums'
   })) {
     for (const version of page.data) {
-      versions.push(version)
+      if (number(version) > number(found.newest)) found.newest = version
       const file = findIncluded(page.included, version.relationships?.assetFile?.data)
-      const state = version.attributes?.state
-      const run = runOfFileName(file?.attributes?.fileName)
+      if (!file) continue
+      const run = runOfFileName(file.attributes?.fileName)
       if (
-        file &&
         run &&
         run.runId === options.run?.runId &&
-        number(version) > number(thisRun?.version)
+        number(version) > number(found.thisRun?.version)
       )
-        thisRun = { version, file, run }
+        found.thisRun = { version, file, run }
+      const state = version.attributes?.state
       if (
-        file?.attributes?.fileSize === options.archiveSize &&
+        file.attributes?.fileSize === options.archiveSize &&
         (state === 'PROCESSING' || state === 'COMPLETE')
       )
-        candidates.push({ version, file })
+        found.sameSize.push({ version, file })
     }
   }
-  const newest = versions.reduce<BackgroundAssetVersion | undefined>(
-    (a, v) => (number(v) > number(a) ? v : a),
-    undefined
+  return found
+}
+
+/** The version an earlier attempt of this run made, unless it FAILED (final: a new one then). */
+function earlierAttempt(thisRun: VersionSurvey['thisRun']): VersionChoice | undefined {
+  if (!thisRun) return undefined
+  const { version, file, run } = thisRun
+  const made = `Version ${version.attributes?.version} was made by attempt ${run.attempt} of this run (${run.runId})`
+  const state = version.attributes?.state
+  if (state === 'PROCESSING' || state === 'COMPLETE') {
+    core.info(
+      `${made}; reusing it (${state}): its archive was built from the same commit, so nothing is uploaded.`
+    )
+    return { kind: 'reuse', version, assetFile: file, madeBy: run }
+  }
+  if (state === 'FAILED')
+    core.info(`${made} and FAILED, which is final; this attempt makes a new version.`)
+  return undefined
+}
+
+/** A version holding these exact bytes (same size, then the checksum, hashed only now). */
+async function sameBytes(
+  sameSize: HeldArchive[],
+  options: VersionChoiceOptions
+): Promise<VersionChoice | undefined> {
+  if (!sameSize.length) return undefined
+  const sha256 = sameSize.some(
+    (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
   )
+  core.info(`${sameSize.length} version(s) hold an archive of the same size; comparing checksums.`)
+  const digests = await options.digests(sha256)
+  const match = sameSize.find((c) => holds(c.file, digests))
+  if (!match) return undefined
+  core.info(
+    `Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`
+  )
+  return { kind: 'reuse', version: match.version, assetFile: match.file }
+}
+
+export async function chooseVersion(
+  client: AppStoreConnectClient,
+  packId: string | undefined,
+  options: VersionChoiceOptions
+): Promise<VersionChoice> {
+  if (!packId) return { kind: 'create' }
+  const { newest, thisRun, sameSize } = await survey(client, packId, options)
   if (options.reuseExisting) {
-    if (thisRun) {
-      const { version, file, run } = thisRun
-      const made = `Version ${version.attributes?.version} was made by attempt ${run.attempt} of this run (${run.runId})`
-      const state = version.attributes?.state
-      if (state === 'PROCESSING' || state === 'COMPLETE') {
-        core.info(
-          `${made}; reusing it (${state}): its archive was built from the same commit, so nothing is uploaded.`
-        )
-        return { kind: 'reuse', version, assetFile: file, madeBy: run }
-      }
-      if (state === 'FAILED')
-        core.info(`${made} and FAILED, which is final; this attempt makes a new version.`)
-    }
-    if (candidates.length) {
-      const sha256 = candidates.some(
-        (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
-      )
-      core.info(
-        `${candidates.length} version(s) hold an archive of the same size; comparing checksums.`
-      )
-      const digests = await options.digests(sha256)
-      const match = candidates.find((c) => holds(c.file, digests))
-      if (match) {
-        core.info(
-          `Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`
-        )
-        return { kind: 'reuse', version: match.version, assetFile: match.file }
-      }
-    }
+    const reused = earlierAttempt(thisRun) ?? (await sameBytes(sameSize, options))
+    if (reused) return reused
     if (newest?.attributes?.state === 'AWAITING_UPLOAD') {
       core.info(
         `Version ${newest.attributes.version} is AWAITING_UPLOAD (an earlier run stopped before its upload); uploading into it.`
