@@ -8,12 +8,18 @@ import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { importPKCS8, SignJWT } from 'jose'
 import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
 import { DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
 import { hashFile } from '../src/archive.js'
 import { fileEntryHeader } from '../scripts/sample-pack.js'
+import {
+  commitBody,
+  createPackBody,
+  createVersionBody,
+  reserveBody,
+  token
+} from '../scripts/requests.js'
 
 const MiB = 1024 ** 2
 const GiB = 1024 ** 3
@@ -59,19 +65,12 @@ function ideal(
   return { upload, run: upload + (apiCalls - 2) * LATENCY_S }
 }
 
-async function token(sim: Simulator): Promise<string> {
-  const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({ aud: 'appstoreconnect-v1', iss: sim.key.issuerId })
-    .setProtectedHeader({ alg: 'ES256', kid: sim.key.keyId, typ: 'JWT' })
-    .setIssuedAt(now - 60)
-    .setExpirationTime(now + 1100)
-    .sign(await importPKCS8(sim.key.privateKeyPem, 'ES256'))
-}
-
 /** The peers' way: MD5 first, then every operation PUT one after another, each part read whole. */
 async function sequentialBaseline(sim: Simulator, path: string, size: number): Promise<number> {
   const started = Date.now()
-  const auth = { authorization: `Bearer ${await token(sim)}`, 'content-type': 'application/json' }
+  const now = Math.floor(Date.now() / 1000)
+  const bearer = await token(sim.key, { iat: now - 60, exp: now + 1100 })
+  const auth = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }
   const api = async (method: 'POST' | 'PATCH', path: string, body: unknown) => {
     const r = await request(`${sim.baseUrl}${path}`, {
       method,
@@ -94,28 +93,17 @@ async function sequentialBaseline(sim: Simulator, path: string, size: number): P
   }
   const md5 = createHash('md5')
   for await (const chunk of createReadStream(path)) md5.update(chunk as Buffer)
-  const pack = await api('POST', '/v1/backgroundAssets', {
-    data: {
-      type: 'backgroundAssets',
-      attributes: { assetPackIdentifier: `baseline-${Date.now()}` },
-      relationships: { app: { data: { type: 'apps', id: sim.appId } } }
-    }
-  })
-  const version = await api('POST', '/v1/backgroundAssetVersions', {
-    data: {
-      type: 'backgroundAssetVersions',
-      relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: pack.data.id } } }
-    }
-  })
-  const reservation = await api('POST', '/v1/backgroundAssetUploadFiles', {
-    data: {
-      type: 'backgroundAssetUploadFiles',
-      attributes: { assetType: 'ASSET', fileName: 'pack.aar', fileSize: size },
-      relationships: {
-        backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: version.data.id } }
-      }
-    }
-  })
+  const pack = await api(
+    'POST',
+    '/v1/backgroundAssets',
+    createPackBody(sim.appId, `baseline-${Date.now()}`)
+  )
+  const version = await api('POST', '/v1/backgroundAssetVersions', createVersionBody(pack.data.id))
+  const reservation = await api(
+    'POST',
+    '/v1/backgroundAssetUploadFiles',
+    reserveBody(version.data.id, size)
+  )
   const file = await open(path, 'r')
   for (const op of reservation.data.attributes.uploadOperations) {
     const bytes = Buffer.alloc(op.length)
@@ -129,16 +117,14 @@ async function sequentialBaseline(sim: Simulator, path: string, size: number): P
   }
   await file.close()
   const id = reservation.data.id
-  await api('PATCH', `/v1/backgroundAssetUploadFiles/${id}`, {
-    data: {
-      type: 'backgroundAssetUploadFiles',
-      id,
-      attributes: {
-        uploaded: true,
-        sourceFileChecksums: { file: { hash: md5.digest('hex'), algorithm: 'MD5' } }
-      }
-    }
-  })
+  await api(
+    'PATCH',
+    `/v1/backgroundAssetUploadFiles/${id}`,
+    commitBody(id, {
+      uploaded: true,
+      sourceFileChecksums: { file: { hash: md5.digest('hex'), algorithm: 'MD5' } }
+    })
+  )
   return (Date.now() - started) / 1000
 }
 

@@ -3,15 +3,18 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { importPKCS8, SignJWT } from 'jose'
-import {
-  startSimulator,
-  type ApiKey,
-  type Simulator,
-  type SimulatorOverrides
-} from '../../simulator/index.js'
+import { startSimulator, type Simulator, type SimulatorOverrides } from '../../simulator/index.js'
 import { simulatorInputs } from '../../scripts/run-action.js'
 import { writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
+import {
+  commitBody,
+  createPackBody,
+  createVersionBody,
+  reserveBody,
+  token
+} from '../../scripts/requests.js'
+
+export { commitBody, createPackBody, createVersionBody, reserveBody, token }
 
 export const IDENTIFIER = 'forest-level-2'
 
@@ -39,8 +42,18 @@ export async function tearDown(h: Harness | undefined): Promise<void> {
   await rm(h.dir, { recursive: true, force: true })
 }
 
+const openSimulators: Simulator[] = []
+
+/** A bare simulator for a test of the simulator itself; closed after the test. */
+export async function testSimulator(overrides: SimulatorOverrides = {}): Promise<Simulator> {
+  const sim = await startSimulator(overrides)
+  openSimulators.push(sim)
+  return sim
+}
+
 /** After each test (see jest.config.js): no contract or security violation, then close. */
 export async function closeTestHarnesses(): Promise<void> {
+  await Promise.all(openSimulators.splice(0).map((sim) => sim.close()))
   for (const h of openHarnesses.splice(0)) {
     try {
       expectClean(h.sim)
@@ -59,36 +72,19 @@ export function inputsFor(h: Harness, extra: Record<string, string> = {}): Recor
   })
 }
 
+/** The simulator's requests that could have written something (everything but GETs). */
+export const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
+
+/** The ASSET upload files (archives) the simulator holds, in reservation order. */
+export const assetFiles = (h: Harness) =>
+  [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
+
 /** Backoff waits shrink in tests so retries take milliseconds. */
 export const FAST_RETRIES = { ASSET_PACK_RELEASE_BACKOFF_SCALE: '0.01' }
 
 export function expectClean(sim: Simulator): void {
   expect(sim.contractViolations).toEqual([])
   expect(sim.securityViolations).toEqual([])
-}
-
-export interface TokenClaims {
-  iat?: number
-  exp?: number
-  aud?: string
-  iss?: string
-  sub?: string
-  kid?: string
-}
-
-export async function token(key: ApiKey, claims: TokenClaims = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000)
-  const { kid = key.keyId, iat = now - 10, exp = now + 600, ...rest } = claims
-  const payload = {
-    aud: 'appstoreconnect-v1',
-    ...(key.issuerId ? { iss: key.issuerId } : { sub: 'user' }),
-    ...rest
-  }
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .sign(await importPKCS8(key.privateKeyPem, 'ES256'))
 }
 
 export interface Answer {
@@ -120,40 +116,6 @@ export async function call(
     body: text ? JSON.parse(text) : undefined
   }
 }
-
-export const createPackBody = (appId: string, identifier: string) => ({
-  data: {
-    type: 'backgroundAssets',
-    attributes: { assetPackIdentifier: identifier },
-    relationships: { app: { data: { type: 'apps', id: appId } } }
-  }
-})
-
-export const createVersionBody = (packId: string) => ({
-  data: {
-    type: 'backgroundAssetVersions',
-    relationships: { backgroundAsset: { data: { type: 'backgroundAssets', id: packId } } }
-  }
-})
-
-export const reserveBody = (
-  versionId: string,
-  fileSize: number,
-  assetType = 'ASSET',
-  fileName = 'pack.aar'
-) => ({
-  data: {
-    type: 'backgroundAssetUploadFiles',
-    attributes: { assetType, fileName, fileSize },
-    relationships: {
-      backgroundAssetVersion: { data: { type: 'backgroundAssetVersions', id: versionId } }
-    }
-  }
-})
-
-export const commitBody = (id: string, attributes: Record<string, unknown>) => ({
-  data: { type: 'backgroundAssetUploadFiles', id, attributes }
-})
 
 /** Pack → version → reservation, through the API. */
 export async function reserveUpload(sim: Simulator, size: number, identifier = IDENTIFIER) {

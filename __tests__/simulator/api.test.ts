@@ -1,7 +1,7 @@
 // The simulator against Apple's published contract: operations, auth, errors, rate limits,
 // reservations, storage, commit, processing. Requests here are hand-made (not the action's).
 import { createHash } from 'node:crypto'
-import { startSimulator, type Simulator } from '../../simulator/index.js'
+import type { Simulator } from '../../simulator/index.js'
 import {
   archiveBytes,
   uploadAndCommit,
@@ -12,13 +12,11 @@ import {
   putParts,
   reserveBody,
   reserveUpload,
-  token
+  token,
+  testSimulator
 } from '../helpers/simulator.js'
 
 let sim: Simulator
-afterEach(async () => {
-  await sim?.close()
-})
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -37,7 +35,7 @@ async function processed(fileId: string): Promise<void> {
 
 describe('operations and JSON:API envelopes', () => {
   test('packs: create, filter, sort, page through links.next, read, archive', async () => {
-    sim = await startSimulator()
+    sim = await testSimulator()
     for (const id of ['cave', 'forest', 'desert'])
       expect(
         (await call(sim, 'POST', '/v1/backgroundAssets', createPackBody(sim.appId, id))).status
@@ -84,7 +82,7 @@ describe('operations and JSON:API envelopes', () => {
   })
 
   test('packs: include=app,internalBetaVersion on the list and on the instance', async () => {
-    sim = await startSimulator({
+    sim = await testSimulator({
       packs: [{ identifier: 'forest', versions: [{ state: 'COMPLETE' }] }, { identifier: 'cave' }]
     })
     const listed = await call(
@@ -117,7 +115,7 @@ describe('operations and JSON:API envelopes', () => {
   })
 
   test('versions: numbered 1, 2, 3 per pack; filter, sort, include, fields; release reads', async () => {
-    sim = await startSimulator({ processing: { assetMs: 20 } })
+    sim = await testSimulator({ processing: { assetMs: 20 } })
     const content = archiveBytes(1000)
     const { packId, versionId, file } = await reserveUpload(sim, content.length)
     await uploadAndCommit(sim, file, content)
@@ -232,7 +230,7 @@ describe('auth like Apple', () => {
       "the token's signature does not verify"
     ]
   ])('%s → 401 NOT_AUTHORIZED saying why, with X-Rate-Limit', async (_what, make, why) => {
-    sim = await startSimulator()
+    sim = await testSimulator()
     const answer = await call(
       sim,
       'GET',
@@ -248,7 +246,7 @@ describe('auth like Apple', () => {
   })
 
   test('a token without iat is refused saying so', async () => {
-    sim = await startSimulator()
+    sim = await testSimulator()
     const { SignJWT, importPKCS8 } = await import('jose')
     const noIat = await new SignJWT({ aud: 'appstoreconnect-v1', iss: sim.key.issuerId })
       .setProtectedHeader({ alg: 'ES256', kid: sim.key.keyId, typ: 'JWT' })
@@ -265,7 +263,7 @@ describe('auth like Apple', () => {
   })
 
   test('individual keys need sub "user" and no iss', async () => {
-    sim = await startSimulator()
+    sim = await testSimulator()
     const individual = sim.addKey('individual')
     const status = async (bearer: string) =>
       (await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`, undefined, bearer)).status
@@ -274,14 +272,14 @@ describe('auth like Apple', () => {
   })
 
   test('a clock offset makes a locally valid token expired', async () => {
-    sim = await startSimulator({ clockOffsetMs: 30 * 60_000 })
+    sim = await testSimulator({ clockOffsetMs: 30 * 60_000 })
     expect((await call(sim, 'GET', `/v1/apps/${sim.appId}/backgroundAssets`)).status).toBe(401)
   })
 })
 
 describe('errors as Apple sends them', () => {
   test('404, 409 identifier, 409 duplicate, 409 wrong type, 409 unknown member, 422 malformed JSON, 400 parameter', async () => {
-    sim = await startSimulator()
+    sim = await testSimulator()
     expect((await call(sim, 'GET', '/v1/apps/42/backgroundAssets')).body.errors[0]).toMatchObject({
       status: '404',
       code: 'NOT_FOUND',
@@ -324,7 +322,7 @@ describe('errors as Apple sends them', () => {
   })
 
   test('a rate budget: X-Rate-Limit counts down, then 429 RATE_LIMIT_EXCEEDED', async () => {
-    sim = await startSimulator({ rateLimitPerHour: 3 })
+    sim = await testSimulator({ rateLimitPerHour: 3 })
     const bearer = await token(sim.key)
     const seen: string[] = []
     for (let i = 0; i < 4; i++) {
@@ -346,7 +344,7 @@ describe('errors as Apple sends them', () => {
   })
 
   test('a per-minute budget, where set, is in X-Rate-Limit and refuses past its limit', async () => {
-    sim = await startSimulator({ rateLimitPerMinute: 2 })
+    sim = await testSimulator({ rateLimitPerMinute: 2 })
     const bearer = await token(sim.key)
     const seen: string[] = []
     for (let i = 0; i < 3; i++) {
@@ -369,7 +367,7 @@ describe('errors as Apple sends them', () => {
 
 describe('reservations, storage and commit', () => {
   test('operations: PUT, signed URL, offset/length/partNumber/expiration, a required header; uneven and shuffled', async () => {
-    sim = await startSimulator({
+    sim = await testSimulator({
       upload: { partSize: 100, unevenParts: true, shuffleOperations: true }
     })
     const { file } = await reserveUpload(sim, 1000)
@@ -392,7 +390,7 @@ describe('reservations, storage and commit', () => {
   })
 
   test('storage enforces method, signature, expiry, headers and Content-Length; records Authorization', async () => {
-    sim = await startSimulator({ upload: { partSize: 100 } })
+    sim = await testSimulator({ upload: { partSize: 100 } })
     const { file } = await reserveUpload(sim, 100)
     const op = file.attributes.uploadOperations[0]
     const headers = Object.fromEntries(op.requestHeaders.map((h: any) => [h.name, h.value]))
@@ -424,13 +422,13 @@ describe('reservations, storage and commit', () => {
   })
 
   test('expired reservations are refused by the storage', async () => {
-    sim = await startSimulator({ upload: { expiresInSeconds: -60 } })
+    sim = await testSimulator({ upload: { expiresInSeconds: -60 } })
     const { file } = await reserveUpload(sim, 100)
     expect(await putParts(file, archiveBytes(100))).toEqual([403])
   })
 
   test('commit refuses missing parts and every wrong checksum form, and accepts the right ones', async () => {
-    sim = await startSimulator({
+    sim = await testSimulator({
       upload: { partSize: 100 },
       checksums: { fileAlgorithm: 'SHA_256', announceComposite: true, requireChecksum: true }
     })
@@ -486,7 +484,7 @@ describe('reservations, storage and commit', () => {
   })
 
   test('refuseChecksumObject answers 409 on the object and accepts the deprecated string', async () => {
-    sim = await startSimulator({ checksums: { refuseChecksumObject: true } })
+    sim = await testSimulator({ checksums: { refuseChecksumObject: true } })
     const content = archiveBytes(300)
     const { file } = await reserveUpload(sim, content.length)
     await putParts(file, content)
@@ -515,7 +513,7 @@ describe('reservations, storage and commit', () => {
 
 describe('processing', () => {
   test('a MANIFEST is parsed: COMPLETE for a good one, FAILED with codes for a bad one', async () => {
-    sim = await startSimulator({ processing: { manifestMs: 10 } })
+    sim = await testSimulator({ processing: { manifestMs: 10 } })
     const { versionId } = await reserveUpload(sim, 10, 'forest')
     const send = async (manifest: string) => {
       const bytes = Buffer.from(manifest)
@@ -563,7 +561,7 @@ describe('processing', () => {
   })
 
   test('an ASSET moves AWAITING_UPLOAD → PROCESSING → COMPLETE and supersedes the previous internal beta release', async () => {
-    sim = await startSimulator({ processing: { assetMs: 150 } })
+    sim = await testSimulator({ processing: { assetMs: 150 } })
     const first = await reserveUpload(sim, 100)
     await uploadAndCommit(sim, first.file, archiveBytes(100))
     expect(
@@ -596,7 +594,7 @@ describe('processing', () => {
   })
 
   test('a file that is not an Apple Archive ends FAILED with stateDetails; neverFinish stays PROCESSING', async () => {
-    sim = await startSimulator({ processing: { assetMs: 10 } })
+    sim = await testSimulator({ processing: { assetMs: 10 } })
     const { file, versionId } = await reserveUpload(sim, 100)
     await uploadAndCommit(sim, file, Buffer.alloc(100, 1))
     await processed(file.id)
@@ -605,7 +603,7 @@ describe('processing', () => {
     expect(version.state).toBe('FAILED')
     expect(version.stateDetails.errors[0].code).toBe('ASSET_PACK_INVALID_ARCHIVE')
     await sim.close()
-    sim = await startSimulator({ processing: { neverFinish: true } })
+    sim = await testSimulator({ processing: { neverFinish: true } })
     const stuck = await reserveUpload(sim, 100)
     await uploadAndCommit(sim, stuck.file, archiveBytes(100))
     await wait(100)

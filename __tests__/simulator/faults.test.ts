@@ -1,7 +1,7 @@
 // The simulator's fault switches and seeding, reproducible from a seed; its command line.
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { startSimulator, type Simulator } from '../../simulator/index.js'
+import type { Simulator } from '../../simulator/index.js'
 import {
   archiveBytes,
   call,
@@ -9,13 +9,11 @@ import {
   createVersionBody,
   putParts,
   reserveUpload,
-  uploadAndCommit
+  uploadAndCommit,
+  testSimulator
 } from '../helpers/simulator.js'
 
 let sim: Simulator
-afterEach(async () => {
-  await sim?.close()
-})
 
 async function tryPuts(file: any, content: Buffer): Promise<string[]> {
   const results: string[] = []
@@ -43,7 +41,7 @@ async function tryPuts(file: any, content: Buffer): Promise<string[]> {
 test('storage failure rate and connection resets follow the seed', async () => {
   const outcomes: string[][] = []
   for (let i = 0; i < 2; i++) {
-    sim = await startSimulator({
+    sim = await testSimulator({
       upload: { partSize: 1000 },
       faults: { seed: 42, storageFailureRate: 0.3, storageResetRate: 0.2 }
     })
@@ -58,7 +56,7 @@ test('storage failure rate and connection resets follow the seed', async () => {
 })
 
 test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async () => {
-  sim = await startSimulator({
+  sim = await testSimulator({
     faults: {
       rateLimitBurst: { probability: 1, durationMs: 200 },
       injectStatus: [{ method: 'GET', path: '/v1/backgroundAssets/{id}', status: 503, times: 1 }],
@@ -88,7 +86,7 @@ test('429 bursts, a chosen 5xx, and a dropped POST that still creates', async ()
 })
 
 test('latency and bandwidth caps slow requests down (lower bounds only)', async () => {
-  sim = await startSimulator({
+  sim = await testSimulator({
     upload: { partSize: 512 * 1024 },
     faults: { latencyMs: 100, bandwidthPerConnection: 2 * 1024 * 1024 }
   })
@@ -103,7 +101,7 @@ test('latency and bandwidth caps slow requests down (lower bounds only)', async 
 })
 
 test('pre-seeded packs and versions: one holding an archive, one AWAITING_UPLOAD', async () => {
-  sim = await startSimulator({
+  sim = await testSimulator({
     packs: [
       {
         identifier: 'forest',
@@ -166,7 +164,7 @@ test('npm run simulator prints one JSON line, serves, and stops on SIGTERM remov
 })
 
 test('processingDelay slows one chosen pack’s processing; the others finish as usual', async () => {
-  sim = await startSimulator({
+  sim = await testSimulator({
     processing: { assetMs: 50 },
     faults: { processingDelay: { identifier: 'slow-pack', ms: 1500 } }
   })

@@ -1,12 +1,9 @@
 // The simulator's review submissions: Apple's rules for asset pack items, errors as 409s with a detail.
-import { startSimulator, type Simulator } from '../../simulator/index.js'
-import { call } from '../helpers/simulator.js'
+import type { Simulator } from '../../simulator/index.js'
+import { call, testSimulator } from '../helpers/simulator.js'
 
 let sim: Simulator
-afterEach(async () => {
-  expect(sim.contractViolations).toEqual([])
-  await sim.close()
-})
+afterEach(() => expect(sim.contractViolations).toEqual([]))
 
 const submissionBody = (appId: string, platform = 'IOS') => ({
   data: {
@@ -39,7 +36,7 @@ function packsWithVersions(count: number): string[][] {
 }
 
 test('one draft per platform; only COMPLETE versions; one version per pack; at most 10 packs; submit and cancel', async () => {
-  sim = await startSimulator()
+  sim = await testSimulator()
   const versions = packsWithVersions(11)
   const draft = (await call(sim, 'POST', '/v1/reviewSubmissions', submissionBody(sim.appId))).body
     .data
@@ -120,7 +117,7 @@ test('one draft per platform; only COMPLETE versions; one version per pack; at m
 })
 
 test('a version already in an open submission cannot join another; before the first approved app version, packs are refused', async () => {
-  sim = await startSimulator({ appApproved: false })
+  sim = await testSimulator({ appApproved: false })
   const [[version]] = packsWithVersions(1)
   const ios = sim.seedReviewSubmission({ platform: 'IOS', appStoreVersionId: 'app-version-1' })
   const tv = sim.seedReviewSubmission({ platform: 'TV_OS' })
@@ -143,7 +140,7 @@ test('a version already in an open submission cannot join another; before the fi
 })
 
 test('GET /v1/reviewSubmissions pages with links.next like every other list', async () => {
-  sim = await startSimulator()
+  sim = await testSimulator()
   for (const platform of ['IOS', 'MAC_OS', 'TV_OS'] as const) sim.seedReviewSubmission({ platform })
   const first = await call(sim, 'GET', `/v1/reviewSubmissions?filter[app]=${sim.appId}&limit=2`)
   expect(first.body.data).toHaveLength(2)

@@ -1,8 +1,8 @@
 // dispatch-event: a repository_dispatch through @actions/github to a fake GitHub API on 127.0.0.1.
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { runAction } from '../scripts/run-action.js'
-import { IDENTIFIER, inputsFor, setUp } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { IDENTIFIER, inputsFor, setUp } from '../helpers/simulator.js'
 
 interface Received {
   method: string

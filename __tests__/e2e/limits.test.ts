@@ -2,12 +2,10 @@
 // the per-minute rate limit's bursts. End to end through dist/index.js against the simulator.
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runAction } from '../scripts/run-action.js'
-import { fileEntryHeader } from '../scripts/sample-pack.js'
-import type { SeededPack } from '../simulator/index.js'
-import { IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
-
-const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
+import { runAction } from '../../scripts/run-action.js'
+import { fileEntryHeader } from '../../scripts/sample-pack.js'
+import type { SeededPack } from '../../simulator/index.js'
+import { writes, IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
 /** A pack already hosting `bytes` (one COMPLETE version of that size). */
 const hosting = (identifier: string, bytes: number): SeededPack => ({

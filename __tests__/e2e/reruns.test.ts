@@ -3,9 +3,16 @@
 // Connect itself through the reservation's file name, with no cache service. End to end through
 // dist/index.js against the simulator.
 import type { ChildProcess } from 'node:child_process'
-import { runAction } from '../scripts/run-action.js'
-import { writeSamplePack } from '../scripts/sample-pack.js'
-import { FAST_RETRIES, IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { writeSamplePack } from '../../scripts/sample-pack.js'
+import {
+  assetFiles,
+  FAST_RETRIES,
+  IDENTIFIER,
+  inputsFor,
+  setUp,
+  type Harness
+} from '../helpers/simulator.js'
 
 const RUN = '555000111'
 const attempt = (n: number, runId = RUN) => ({
@@ -13,8 +20,6 @@ const attempt = (n: number, runId = RUN) => ({
   GITHUB_RUN_ATTEMPT: String(n),
   ...FAST_RETRIES
 })
-const assetFiles = (h: Harness) =>
-  [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
 const puts = (h: Harness, since: number) =>
   h.sim.requests.filter((r) => r.method === 'PUT' && r.at >= since)
 

@@ -1,12 +1,15 @@
 // End to end: dist/index.js run as the runner runs it, against the simulator over HTTP on
 // 127.0.0.1. Each test ends by checking that every request and response met the spec.
 import { readdir } from 'node:fs/promises'
-import { runAction } from '../scripts/run-action.js'
-import { FAST_RETRIES, IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
-
-const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
-const assetFiles = (h: Harness) =>
-  [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'ASSET')
+import { runAction } from '../../scripts/run-action.js'
+import {
+  assetFiles,
+  writes,
+  FAST_RETRIES,
+  IDENTIFIER,
+  inputsFor,
+  setUp
+} from '../helpers/simulator.js'
 
 test('happy path: manifest preflight, uneven shuffled parts, commit verified, COMPLETE', async () => {
   const h = await setUp({
@@ -248,7 +251,7 @@ test('an unknown app fails saying the app was not found', async () => {
 
 test('a revoked or wrong key fails with 401 and the key/clock hint', async () => {
   const h = await setUp()
-  const other = (await import('../simulator/auth.js')).generateApiKey()
+  const other = (await import('../../simulator/auth.js')).generateApiKey()
   const run = await runAction(inputsFor(h, { 'private-key': other.privateKeyPem }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(

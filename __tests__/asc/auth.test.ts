@@ -1,8 +1,8 @@
 // Tokens: claims Apple requires, and renewal before expiry so a wait of hours never meets a 401.
 import { generateKeyPairSync } from 'node:crypto'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { parsePrivateKey, TokenProvider } from '../src/asc/auth.js'
-import { captureMasks } from './helpers/masks.js'
+import { parsePrivateKey, TokenProvider } from '../../src/asc/auth.js'
+import { captureMasks } from '../helpers/masks.js'
 
 const masks = captureMasks()
 

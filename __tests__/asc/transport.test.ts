@@ -2,10 +2,10 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
-import { AppStoreConnectClient } from '../src/asc/client.js'
-import { parseRateLimit } from '../src/asc/transport.js'
-import { TokenProvider } from '../src/asc/auth.js'
-import { captureMasks } from './helpers/masks.js'
+import { AppStoreConnectClient } from '../../src/asc/client.js'
+import { parseRateLimit } from '../../src/asc/transport.js'
+import { TokenProvider } from '../../src/asc/auth.js'
+import { captureMasks } from '../helpers/masks.js'
 
 const masks = captureMasks()
 

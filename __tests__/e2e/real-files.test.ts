@@ -4,9 +4,9 @@
 import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
-import { runAction } from '../scripts/run-action.js'
-import { fileEntryHeader, sampleManifest } from '../scripts/sample-pack.js'
-import { IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { fileEntryHeader, sampleManifest } from '../../scripts/sample-pack.js'
+import { IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
 const manifests = (h: Harness) =>
   [...h.sim.store.uploadFiles.values()].filter((f) => f.assetType === 'MANIFEST')

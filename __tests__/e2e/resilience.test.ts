@@ -1,6 +1,6 @@
 // Long waits, rate limits and stalls, end to end through dist/index.js.
-import { runAction } from '../scripts/run-action.js'
-import { FAST_RETRIES, inputsFor, setUp } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { FAST_RETRIES, inputsFor, setUp } from '../helpers/simulator.js'
 
 test('tokens are renewed before they expire: a wait many token lifetimes long never meets a 401', async () => {
   const h = await setUp({ processing: { assetMs: 9000 } })

@@ -1,5 +1,5 @@
 // The retry policy: jittered exponential backoff, bounded; which failures are worth a retry.
-import { API_RETRY, backoffMs, isNetworkError, isRetryableStatus } from '../src/asc/retry.js'
+import { API_RETRY, backoffMs, isNetworkError, isRetryableStatus } from '../../src/asc/retry.js'
 
 test('backoff doubles from the base, stays within [ceiling/2, ceiling] and below the cap', () => {
   expect(backoffMs(1, API_RETRY, () => 0)).toBe(500)

@@ -1,6 +1,6 @@
 // planParts: the reservation's operations must tile the file exactly, be unexpired and https.
-import { planParts } from '../src/parts/plan.js'
-import type { BackgroundAssetUploadFile } from '../src/asc/client.js'
+import { planParts } from '../../src/parts/plan.js'
+import type { BackgroundAssetUploadFile } from '../../src/asc/client.js'
 
 const later = new Date(Date.now() + 3600_000).toISOString()
 const file = (

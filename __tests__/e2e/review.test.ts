@@ -1,12 +1,11 @@
 // submit-for-review, end to end: dist/index.js against the simulator's review submissions.
 import { writeFile } from 'node:fs/promises'
-import { runAction } from '../scripts/run-action.js'
-import { IDENTIFIER, inputsFor, setUp, type Harness } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { writes, IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
 const submissions = (h: Harness) => [...h.sim.store.reviewSubmissions.values()]
 const itemsOf = (h: Harness, id: string) =>
   h.sim.store.reviewSubmissions.get(id)!.itemIds.map((i) => h.sim.store.reviewItems.get(i)!)
-const writes = (h: Harness) => h.sim.requests.filter((r) => r.method !== 'GET')
 /** Another asset pack of the app with a processed version, for drafts that hold other items. */
 const otherPackVersion = (h: Harness, identifier = 'desert-level') => {
   const pack = h.sim.seedPack({

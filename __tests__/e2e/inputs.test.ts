@@ -3,8 +3,8 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPairSync } from 'node:crypto'
-import { runAction } from '../scripts/run-action.js'
-import { inputsFor, setUp, tearDown, type Harness } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { inputsFor, setUp, tearDown, type Harness } from '../helpers/simulator.js'
 
 let h: Harness
 beforeAll(async () => {
@@ -36,7 +36,12 @@ const manifest = (m: Record<string, unknown>) =>
   })
 
 const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] = [
-  ['app-id', 'missing', async () => ({ 'app-id': '' }), /is required|expected|-/],
+  [
+    'app-id',
+    'missing',
+    async () => ({ 'app-id': '' }),
+    /app-id: is required: the app's numeric Apple ID \(App Information in App Store Connect\)\./
+  ],
   [
     'app-id',
     'a bundle ID instead of the numeric Apple ID',
@@ -53,7 +58,7 @@ const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] =
     'asset-pack-identifier',
     'starting with a hyphen',
     async () => ({ 'asset-pack-identifier': '-forest' }),
-    /is required|expected|-/
+    /'-forest' may only contain letters, digits and hyphens, and may not start or end with a hyphen/
   ],
   [
     'archive-path',
@@ -146,13 +151,18 @@ const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] =
     async () => ({ 'manifest-path': await file('m6.json', manifest({ userInfo: {} })) }),
     /self-hosted/
   ],
-  ['key-id', 'missing', async () => ({ 'key-id': '' }), /is required|expected|-/],
+  [
+    'key-id',
+    'missing',
+    async () => ({ 'key-id': '' }),
+    /key-id: is required: the API key ID shown next to the key in App Store Connect/
+  ],
   ['issuer-id', 'not a UUID', async () => ({ 'issuer-id': 'my-team' }), /UUID/],
   [
     'private-key',
     'missing (and no path)',
     async () => ({ 'private-key': '' }),
-    /is required|expected|-/
+    /private-key: is required \(or private-key-path\): the contents of the AuthKey_<key id>\.p8 file/
   ],
   [
     'private-key',
@@ -184,7 +194,7 @@ const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] =
     'wait-for-processing',
     'not a boolean',
     async () => ({ 'wait-for-processing': 'sometimes' }),
-    /is required|expected|-/
+    /wait-for-processing: expected true or false, got 'sometimes'\./
   ],
   [
     'processing-timeout',
@@ -203,7 +213,7 @@ const cases: [string, string, () => Promise<Record<string, string>>, RegExp][] =
     'upload-concurrency',
     'too many',
     async () => ({ 'upload-concurrency': '64' }),
-    /is required|expected|-/
+    /upload-concurrency: expected a whole number from 1 to 32, got '64'\./
   ],
   [
     'api-base-url',

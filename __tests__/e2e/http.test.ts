@@ -3,8 +3,8 @@
 // 127.0.0.1 in front of the simulator.
 import { createServer, type Server } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
-import { runAction } from '../scripts/run-action.js'
-import { FAST_RETRIES, inputsFor, setUp } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { FAST_RETRIES, inputsFor, setUp } from '../helpers/simulator.js'
 
 /** How the test proxy behaves: a working tunnel, a proxy that never answers, or one that wants credentials. */
 type ProxyMode = 'tunnel' | 'silent' | 'auth-required'

@@ -1,6 +1,6 @@
 // 48 consecutive runs under faults: all COMPLETE, bytes verified, one version per release even
 // when a re-run attempt rebuilt the archive.
-import { runSoak } from '../scripts/soak.js'
+import { runSoak } from '../../scripts/soak.js'
 
 test('soak: 48 runs (16 releases, re-run attempts with rebuilt archives) under storage 5xx, resets, 429 bursts, lost creates and latency', async () => {
   const report = await runSoak({ runs: 48 })

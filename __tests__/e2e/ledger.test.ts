@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
-import { runAction } from '../scripts/run-action.js'
-import { cacheEnv, startCacheService, type CacheService } from './helpers/cache-service.js'
-import { FAST_RETRIES, inputsFor, setUp, type Harness } from './helpers/simulator.js'
+import { runAction } from '../../scripts/run-action.js'
+import { cacheEnv, startCacheService, type CacheService } from '../helpers/cache-service.js'
+import { assetFiles, FAST_RETRIES, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
 let service: CacheService | undefined
 let runnerTemp: string
@@ -21,8 +21,6 @@ afterEach(async () => {
 
 const SIZE = 4 * 1024 * 1024
 const PART = 64 * 1024
-const archiveOf = (h: Harness) =>
-  [...h.sim.store.uploadFiles.values()].find((f) => f.assetType === 'ASSET')!
 const putsAccepted = (h: Harness, fileId: string, since = 0) =>
   h.sim.requests.filter(
     (r) => r.method === 'PUT' && r.status === 200 && r.path.includes(fileId) && r.at >= since
@@ -32,7 +30,7 @@ const putsAccepted = (h: Harness, fileId: string, since = 0) =>
 function cancelAtHalf(h: Harness, cancelledAt: { ms: number }) {
   return (child: ChildProcess) => {
     const timer = setInterval(() => {
-      const file = [...h.sim.store.uploadFiles.values()].find((f) => f.assetType === 'ASSET')
+      const file = assetFiles(h)[0]
       if (file?.assembly && file.assembly.parts.size >= file.operations.length / 2) {
         clearInterval(timer)
         cancelledAt.ms = Date.now()
@@ -71,7 +69,7 @@ test.each([
     expect(first.outputs['version-id']).toBeTruthy()
     expect(service.entries.filter((e) => e.finalized).length).toBeGreaterThan(0)
 
-    const archive = archiveOf(h)
+    const archive = assetFiles(h)[0]
     const total = archive.operations.length
     const held = new Set(archive.assembly!.parts.keys())
     const missing = total - held.size
@@ -171,7 +169,7 @@ test('a ledger naming a version that is no longer AWAITING_UPLOAD is ignored saf
   expect(second.exitCode).toBe(0)
   expect(second.outputs['version-id']).not.toBe(first.outputs['version-id'])
   expect(second.stdout).toMatch(/The ledger is about version .*; it is not used/)
-  expect(archiveOf(h)).toBeDefined()
+  expect(assetFiles(h)[0]).toBeDefined()
   expect(
     [...h.sim.store.uploadFiles.values()].find((f) => f.id === second.outputs['upload-file-id'])
       ?.committedChecksums?.file?.hash
