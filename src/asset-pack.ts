@@ -99,13 +99,17 @@ export async function findOrCreateAssetPack(
       `asset-pack-identifier: the asset pack '${identifier}' is archived in App Store Connect; archived packs accept no new versions. Use a new identifier.`
     )
   }
-  const hosting = hostingWith(packs, identifier, inputs.archive.size)
+  const hosting = hostingWith(packs, identifier, inputs.archive?.size ?? 0)
   onHosting(hosting)
   checkHosting(hosting)
   if (pack) {
     core.info(`Asset pack '${identifier}': ${pack.id}`)
     return { pack, created: false }
   }
+  if (inputs.versionId)
+    throw new Error(
+      `version-id: app ${appId} has no asset pack '${identifier}', so version ${inputs.versionId} cannot be one of its versions. Check asset-pack-identifier.`
+    )
   if (!inputs.createAssetPack) {
     throw new Error(
       `asset-pack-identifier: app ${appId} has no asset pack '${identifier}'. Create it in App Store Connect (the app's Asset Packs), ` +

@@ -5,6 +5,7 @@ export enum Inputs {
   AssetPackIdentifier = 'asset-pack-identifier',
   ArchivePath = 'archive-path',
   ManifestPath = 'manifest-path',
+  VersionId = 'version-id',
   KeyId = 'key-id',
   IssuerId = 'issuer-id',
   PrivateKey = 'private-key',

@@ -30,9 +30,12 @@ export interface ActionInputs {
   appId: string
   /** The asset pack ID: the manifest's assetPackID and App Store Connect's assetPackIdentifier. */
   assetPackIdentifier: string
-  archive: ArchiveFile
+  /** The archive to upload; exactly one of this and `versionId` is set. */
+  archive?: ArchiveFile
   /** The Manifest.json the archive was built from, when given: checked, then sent as the preflight. */
   manifest?: ManifestFile
+  /** An existing version of the pack to wait for and hand over, instead of an upload. */
+  versionId?: string
   credentials: ApiKeyCredentials
   createAssetPack: boolean
   reuseExisting: boolean
@@ -112,13 +115,34 @@ async function readFileInput(
   return undefined
 }
 
-async function readArchive(problems: Problems): Promise<ArchiveFile | undefined> {
-  const path = input(Inputs.ArchivePath)
-  if (!path)
-    return void problems.add(
+/** Exactly one of archive-path (an upload) and version-id (an existing version). */
+function readTarget(problems: Problems): { archivePath?: string; versionId?: string } {
+  const archivePath = input(Inputs.ArchivePath)
+  const versionId = input(Inputs.VersionId)
+  if (!archivePath && !versionId)
+    problems.add(
       Inputs.ArchivePath,
-      'is required: the path of the .aar built by ba-package.'
+      'or version-id is required: archive-path is the .aar built by ba-package to upload; version-id an existing version of the pack to hand over.'
     )
+  else if (archivePath && versionId)
+    problems.add(
+      Inputs.ArchivePath,
+      'and version-id are both set; give one: archive-path uploads a new archive, version-id hands over an existing version.'
+    )
+  else if (versionId && !/^[A-Za-z0-9-]+$/.test(versionId))
+    problems.add(
+      Inputs.VersionId,
+      `expected the version's resource ID (letters, digits and hyphens, as the version-id output gives it), got '${versionId}'.`
+    )
+  else if (versionId && input(Inputs.ManifestPath))
+    problems.add(
+      Inputs.ManifestPath,
+      'goes with archive-path: a manifest is checked before its archive is uploaded, and version-id uploads nothing.'
+    )
+  return { archivePath: archivePath || undefined, versionId: versionId || undefined }
+}
+
+async function readArchive(path: string, problems: Problems): Promise<ArchiveFile | undefined> {
   const size = await readFileInput(Inputs.ArchivePath, path, problems)
   if (size === undefined) return undefined
   const identified = await identifyArchive(path, size)
@@ -304,8 +328,11 @@ export async function getInputs(): Promise<ActionInputs> {
       `'${assetPackIdentifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`
     )
   }
-  const archive = await readArchive(problems)
-  const manifest = await readManifest(assetPackIdentifier, problems)
+  const target = readTarget(problems)
+  const archive = target.archivePath ? await readArchive(target.archivePath, problems) : undefined
+  const manifest = target.archivePath
+    ? await readManifest(assetPackIdentifier, problems)
+    : undefined
   const credentials = await readCredentials(problems)
   const createAssetPack = readBoolean(Inputs.CreateAssetPack, problems)
   const reuseExisting = readBoolean(Inputs.ReuseExisting, problems)
@@ -338,14 +365,15 @@ export async function getInputs(): Promise<ActionInputs> {
   problems.list.push(...proxyProblems())
   if (problems.list.length) throw new InputError(problems.list)
   core.info(
-    `${archive!.fileName}: ${formatSize(archive!.size)} ${archive!.kind}` +
+    `${archive ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}` : `version ${target.versionId} of ${assetPackIdentifier}`}` +
       `${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}; API key ${credentials!.keyId} (${credentials!.issuerId ? 'team' : 'individual'})${dryRun ? '; dry run' : ''}`
   )
   return {
     appId,
     assetPackIdentifier,
-    archive: archive!,
+    archive,
     manifest,
+    versionId: target.versionId,
     credentials: credentials!,
     createAssetPack,
     reuseExisting,

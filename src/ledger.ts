@@ -12,7 +12,7 @@ import type { DeliveryOptions } from './delivery.js'
 import { loadCacheClient } from './bundles/loader.js'
 import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
-import type { ActionInputs } from './inputs.js'
+import type { ActionInputs, ArchiveFile } from './inputs.js'
 
 export interface LedgerRecord {
   schema: 1
@@ -141,9 +141,12 @@ export class Ledger {
   // Long on purpose: the restore is a sequence of guards (no cache, miss, unreadable, another
   // version), each with its own log line; splitting it would scatter what the log says.
   /** Restores the newest ledger of this (app, pack, archive), if the cache has one. */
-  static async restore(inputs: ActionInputs, versionId: string): Promise<Ledger> {
-    const { appId, assetPackIdentifier } = inputs
-    const fingerprint = await fingerprintArchive(inputs.archive.path, inputs.archive.size)
+  static async restore(
+    { appId, assetPackIdentifier }: Pick<ActionInputs, 'appId' | 'assetPackIdentifier'>,
+    archive: ArchiveFile,
+    versionId: string
+  ): Promise<Ledger> {
+    const fingerprint = await fingerprintArchive(archive.path, archive.size)
     const runId = process.env.GITHUB_RUN_ID ?? 'local'
     const runAttempt = process.env.GITHUB_RUN_ATTEMPT ?? '1'
     const dir = LEDGER_DIR

@@ -9,14 +9,14 @@ import { listenForCancellation } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
 import { sendDispatch } from './dispatch.js'
-import { getInputs, type ActionInputs } from './inputs.js'
+import { getInputs, type ActionInputs, type ArchiveFile } from './inputs.js'
 import { Ledger } from './ledger.js'
 import { readVersion, waitForVersion, type ProcessedVersion } from './processing.js'
 import { RunReport } from './report.js'
 import { reviewPlatformFor, submitForReview } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './parts/uploader.js'
-import { chooseVersion, heldMd5, type VersionChoice } from './version.js'
+import { chooseVersion, existingVersion, heldMd5, type VersionChoice } from './version.js'
 import { currentRun, reservationFileName } from './workflow-run.js'
 
 /** Testing hook: a shorter token lifetime, to exercise renewal without waiting 20 minutes. */
@@ -27,7 +27,8 @@ interface Session {
   report: RunReport
   inputs: ActionInputs
   api: AppStoreConnectClient
-  checksums: ArchiveChecksums
+  /** The archive's checksums (computed when first needed); none with version-id. */
+  checksums?: ArchiveChecksums
   tokens?: TokenProvider
   uploader?: PartUploader
   ledger?: Ledger
@@ -43,8 +44,9 @@ export async function run(): Promise<void> {
     const pack = await report.phase('Finding the asset pack', () => findAssetPack(session))
     const choice = await report.phase('Choosing the version', () => chooseTarget(session, pack))
     if (inputs.dryRun) return await finishDryRun(session, choice)
-    if (choice.kind === 'reuse') report.recordReuse(choice, await md5Of(session, choice))
-    else await uploadArchive(session, choice.version!.id)
+    if (choice.kind === 'reuse' || choice.kind === 'existing')
+      report.recordReuse(choice, await md5Of(session, choice))
+    else await uploadArchive(session, inputs.archive!, choice.version!.id)
     const processed = await waitForProcessing(session)
     if (processed) await handOver(session, pack!, processed)
   } catch (error) {
@@ -59,7 +61,8 @@ function authenticate(report: RunReport, inputs: ActionInputs): Session {
   report.describe(inputs)
   const tokens = new TokenProvider(inputs.credentials, Date.now, TOKEN_LIFETIME)
   const api = AppStoreConnectClient.create(inputs.apiBaseUrl, tokens)
-  return { report, inputs, api, tokens, checksums: new ArchiveChecksums(inputs.archive.path) }
+  const checksums = inputs.archive && new ArchiveChecksums(inputs.archive.path)
+  return { report, inputs, api, tokens, checksums }
 }
 
 /** Step 3. */
@@ -69,27 +72,30 @@ async function findAssetPack({ api, inputs, report }: Session) {
   return lookup.pack
 }
 
-/** Step 4. */
+/** Step 4: the version version-id names, or the one that receives the archive. */
 async function chooseTarget(
   { api, inputs, report, checksums }: Session,
   pack: BackgroundAsset | undefined
 ): Promise<VersionChoice> {
-  const choice = await chooseVersion(api, pack?.id, {
-    reuseExisting: inputs.reuseExisting,
-    dryRun: inputs.dryRun,
-    archiveSize: inputs.archive.size,
-    digests: (sha256) => checksums.get(sha256),
-    run: currentRun()
-  })
+  const choice = inputs.versionId
+    ? await existingVersion(api, pack!, inputs.versionId)
+    : await chooseVersion(api, pack?.id, {
+        reuseExisting: inputs.reuseExisting,
+        dryRun: inputs.dryRun,
+        archiveSize: inputs.archive!.size,
+        digests: (sha256) => checksums!.get(sha256),
+        run: currentRun()
+      })
   report.recordVersion(choice.version)
   return choice
 }
 
 /** The MD5 of the archive the version will hold: this one, or, reusing an earlier attempt's
  * version (other bytes, same content), the one Apple holds, when its checksum is an MD5. */
-async function md5Of({ checksums }: Session, choice?: VersionChoice): Promise<string | undefined> {
-  if (choice?.kind === 'reuse' && choice.madeBy) return heldMd5(choice.assetFile)
-  return (await checksums.get()).md5
+async function md5Of({ checksums }: Session, choice: VersionChoice): Promise<string | undefined> {
+  if (choice.kind === 'existing') return choice.assetFile && heldMd5(choice.assetFile)
+  if (choice.kind === 'reuse' && choice.madeBy) return heldMd5(choice.assetFile)
+  return (await checksums!.get()).md5
 }
 
 async function finishDryRun(session: Session, choice: VersionChoice): Promise<void> {
@@ -97,7 +103,11 @@ async function finishDryRun(session: Session, choice: VersionChoice): Promise<vo
 }
 
 /** Steps 5–7: manifest preflight, then the archive's parts and commit, resumable from the ledger. */
-async function uploadArchive(session: Session, versionId: string): Promise<void> {
+async function uploadArchive(
+  session: Session,
+  archive: ArchiveFile,
+  versionId: string
+): Promise<void> {
   const { api, inputs, report } = session
   const parts = (session.uploader = PartUploader.create(inputs.uploadConcurrency))
   const poll = pollOptions(inputs)
@@ -111,18 +121,22 @@ async function uploadArchive(session: Session, versionId: string): Promise<void>
   const delivery = await report.phase(
     'Uploading the archive',
     async () => {
-      const ledger = (session.ledger = await Ledger.restore(inputs, versionId))
+      const ledger = (session.ledger = await Ledger.restore(inputs, archive, versionId))
       return deliverFile(
         api,
         parts,
         versionId,
         {
           assetType: 'ASSET',
-          source: inputs.archive.path,
-          size: inputs.archive.size,
-          fileName: reservationFileName(inputs.archive.fileName, currentRun())
+          source: archive.path,
+          size: archive.size,
+          fileName: reservationFileName(archive.fileName, currentRun())
         },
-        { stallTimeoutMs: inputs.stallTimeoutMs, known: session.checksums.known, ...ledger.hooks() }
+        {
+          stallTimeoutMs: inputs.stallTimeoutMs,
+          known: session.checksums?.known,
+          ...ledger.hooks()
+        }
       )
     },
     (sent) => sent.stats.bytes

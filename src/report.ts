@@ -99,38 +99,45 @@ export class RunReport {
   describe(inputs: ActionInputs): void {
     this.appId = inputs.appId
     this.assetPackIdentifier = inputs.assetPackIdentifier
-    this.archiveName = inputs.archive.fileName
-    this.archiveSize = inputs.archive.size
+    this.archiveName = inputs.archive?.fileName
+    this.archiveSize = inputs.archive?.size
     this.dryRun = inputs.dryRun
   }
 
   finishDryRun(choice: VersionChoice, md5: string | undefined, review: boolean): void {
     this.set(Outputs.ArchiveMd5, md5)
-    this.set(Outputs.Reused, String(choice.kind === 'reuse'))
+    this.set(Outputs.Reused, String(choice.kind === 'reuse' || choice.kind === 'existing'))
     const plan =
-      choice.kind === 'reuse' && choice.madeBy
-        ? `reuse version ${choice.version.attributes?.version}, which attempt ${choice.madeBy.attempt} of this run made`
-        : {
-            reuse: 'reuse the version that already holds this archive',
-            resume: 'upload into the version left AWAITING_UPLOAD',
-            create: 'create a new version and upload into it'
-          }[choice.kind]
+      choice.kind === 'existing'
+        ? `hand over version ${choice.version.attributes?.version} (version-id) without an upload`
+        : choice.kind === 'reuse' && choice.madeBy
+          ? `reuse version ${choice.version.attributes?.version}, which attempt ${choice.madeBy.attempt} of this run made`
+          : {
+              reuse: 'reuse the version that already holds this archive',
+              resume: 'upload into the version left AWAITING_UPLOAD',
+              create: 'create a new version and upload into it'
+            }[choice.kind]
     this.notes.push(
       `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${review ? ', then submit it for App Store review' : ''}. Nothing was written.`
     )
     core.info(this.notes[this.notes.length - 1])
   }
 
-  /** A reused version; `md5` is that of the archive it holds, when known. */
-  recordReuse(choice: Extract<VersionChoice, { kind: 'reuse' }>, md5: string | undefined): void {
-    this.set(Outputs.UploadFileId, choice.assetFile.id)
+  /** A version handed over without an upload; `md5` is that of the archive it holds, when known. */
+  recordReuse(
+    choice: Extract<VersionChoice, { kind: 'reuse' | 'existing' }>,
+    md5: string | undefined
+  ): void {
+    this.set(Outputs.UploadFileId, choice.assetFile?.id)
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, 'true')
     const version = choice.version.attributes?.version
     this.notes.push(
-      choice.madeBy
-        ? `Version ${version} was made by attempt ${choice.madeBy.attempt} of this run (${choice.madeBy.runId}); reusing it: its archive was built from the same commit. Nothing was uploaded.`
-        : `Version ${version} already holds this exact archive (same size and checksum): nothing was uploaded.`
+      choice.kind === 'existing'
+        ? `Version ${version} was given as version-id: handed over as it is, nothing was uploaded.`
+        : choice.madeBy
+          ? `Version ${version} was made by attempt ${choice.madeBy.attempt} of this run (${choice.madeBy.runId}); reusing it: its archive was built from the same commit. Nothing was uploaded.`
+          : `Version ${version} already holds this exact archive (same size and checksum): nothing was uploaded.`
     )
   }
 

@@ -5,9 +5,12 @@
 // got no answer is never repeated blindly.
 import * as core from '@actions/core'
 import type { Digests } from './archive.js'
+import { AscApiError } from './errors.js'
 import {
   findIncluded,
   type AppStoreConnectClient,
+  type BackgroundAsset,
+  type VersionResponse,
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
 } from './asc/client.js'
@@ -23,6 +26,8 @@ export type VersionChoice =
       madeBy?: WorkflowRun
     }
   | { kind: 'resume'; version: BackgroundAssetVersion }
+  /** The version version-id names: handed over as it is. */
+  | { kind: 'existing'; version: BackgroundAssetVersion; assetFile?: BackgroundAssetUploadFile }
   | { kind: 'create'; version?: BackgroundAssetVersion }
 
 export interface VersionChoiceOptions {
@@ -162,6 +167,44 @@ async function sameBytes(
     `Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`
   )
   return { kind: 'reuse', version: match.version, assetFile: match.file }
+}
+
+/**
+ * The version version-id names, checked before anything is written: it must exist, belong to this
+ * pack, and be PROCESSING (it is waited for) or COMPLETE.
+ */
+export async function existingVersion(
+  client: AppStoreConnectClient,
+  pack: BackgroundAsset,
+  versionId: string
+): Promise<VersionChoice> {
+  const identifier = pack.attributes?.assetPackIdentifier
+  let response: VersionResponse
+  try {
+    response = await client.getVersion(versionId, 'backgroundAsset,assetFile')
+  } catch (error) {
+    if (error instanceof AscApiError && error.status === 404)
+      throw new Error(`version-id: App Store Connect has no version ${versionId}.`)
+    throw error
+  }
+  const version = response.data
+  const owner = version.relationships?.backgroundAsset?.data?.id
+  if (owner !== pack.id) {
+    const other = findIncluded(response.included, version.relationships?.backgroundAsset?.data)
+    throw new Error(
+      `version-id: ${versionId} is a version of the asset pack '${other?.attributes?.assetPackIdentifier ?? owner}', not of '${identifier}'. Give the asset-pack-identifier it belongs to, or a version of '${identifier}'.`
+    )
+  }
+  const { state, version: number } = version.attributes ?? {}
+  if (state === 'AWAITING_UPLOAD' || state === 'FAILED')
+    throw new Error(
+      `version-id: version ${number} of '${identifier}' is ${state}: ${state === 'FAILED' ? 'its processing failed' : 'nothing was uploaded into it'}, so there is nothing to hand over. Release an archive with archive-path instead.`
+    )
+  core.info(
+    `Version ${number} of '${identifier}' (${versionId}) is ${state}: handing it over; nothing is uploaded.`
+  )
+  const assetFile = findIncluded(response.included, version.relationships?.assetFile?.data)
+  return { kind: 'existing', version, assetFile }
 }
 
 export async function chooseVersion(
