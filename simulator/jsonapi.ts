@@ -81,7 +81,15 @@ export function select(resource: Resource, fields: FieldSelection): Resource {
   }
 }
 
-export const toOne = (type: string, id?: string) => (id ? { data: { type, id } } : {})
+export const toOne = <T extends string>(type: T, id?: string) => (id ? { data: { type, id } } : {})
+
+/**
+ * A resource built to the spec's schema `K`: the compiler checks its members against the schema
+ * (no undeclared attribute, the right types), then the helpers take it as a plain resource.
+ */
+export function resource<K extends keyof Schemas>(value: Schemas[K]): Resource {
+  return value as unknown as Resource
+}
 
 /** How one kind of resource is shown: its JSON form and what `include` can add to it. */
 export interface ResourceKind<T> {

@@ -1,9 +1,12 @@
 // Everything a test, the demo or the benchmark can set. The defaults are fast and clean:
 // processing finishes within a second, no faults, no latency, a rate budget far above any test.
 
-export type ChecksumAlgorithm = 'MD5' | 'SHA_256'
-export type Platform = 'IOS' | 'MAC_OS' | 'TV_OS' | 'VISION_OS'
-export type VersionState = 'AWAITING_UPLOAD' | 'PROCESSING' | 'COMPLETE' | 'FAILED'
+import type { components } from '../src/asc/generated/asc-api.js'
+
+// The spec's enums, so the simulator cannot drift from them.
+export type ChecksumAlgorithm = components['schemas']['ChecksumAlgorithm']
+export type Platform = components['schemas']['Platform']
+export type VersionState = components['schemas']['BackgroundAssetVersionState']
 
 export interface StateMessage {
   code: string

@@ -5,6 +5,7 @@ import type { Assembly } from './storage.js'
 import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
 import { notFound } from './errors.js'
 import {
+  resource,
   select,
   toOne,
   type FieldSelection,
@@ -164,7 +165,7 @@ export class Store {
     const self = `${this.baseUrl()}/v1/backgroundAssets/${pack.id}`
     const usedBytes = this.usedBytes(pack)
     return select(
-      {
+      resource<'BackgroundAsset'>({
         type: 'backgroundAssets',
         id: pack.id,
         attributes: {
@@ -181,7 +182,7 @@ export class Store {
           internalBetaVersion: toOne('backgroundAssetVersions', pack.internalBetaVersionId)
         },
         links: { self }
-      },
+      }),
       fields
     )
   }
@@ -189,7 +190,7 @@ export class Store {
   versionJson(version: VersionRecord, fields: FieldSelection = new Map()): Resource {
     const self = `${this.baseUrl()}/v1/backgroundAssetVersions/${version.id}`
     return select(
-      {
+      resource<'BackgroundAssetVersion'>({
         type: 'backgroundAssetVersions',
         id: version.id,
         attributes: {
@@ -215,7 +216,7 @@ export class Store {
           }
         },
         links: { self }
-      },
+      }),
       fields
     )
   }
@@ -223,7 +224,7 @@ export class Store {
   uploadFileJson(file: UploadFileRecord, fields: FieldSelection = new Map()): Resource {
     const checksums = file.committedChecksums ?? file.announced
     return select(
-      {
+      resource<'BackgroundAssetUploadFile'>({
         type: 'backgroundAssetUploadFiles',
         id: file.id,
         attributes: {
@@ -256,7 +257,7 @@ export class Store {
             : {})
         },
         links: { self: `${this.baseUrl()}/v1/backgroundAssetUploadFiles/${file.id}` }
-      },
+      }),
       fields
     )
   }
@@ -266,7 +267,7 @@ export class Store {
     fields: FieldSelection = new Map()
   ): Resource {
     return select(
-      {
+      resource<'BackgroundAssetVersionInternalBetaRelease'>({
         type: 'backgroundAssetVersionInternalBetaReleases',
         id: release.id,
         attributes: { state: release.state },
@@ -276,14 +277,14 @@ export class Store {
         links: {
           self: `${this.baseUrl()}/v1/backgroundAssetVersionInternalBetaReleases/${release.id}`
         }
-      },
+      }),
       fields
     )
   }
 
   reviewSubmissionJson(s: ReviewSubmissionRecord, withItems: boolean): Resource {
     const self = `${this.baseUrl()}/v1/reviewSubmissions/${s.id}`
-    return {
+    return resource<'ReviewSubmission'>({
       type: 'reviewSubmissions',
       id: s.id,
       attributes: {
@@ -301,11 +302,11 @@ export class Store {
         }
       },
       links: { self }
-    }
+    })
   }
 
   reviewItemJson(i: ReviewItemRecord): Resource {
-    return {
+    return resource<'ReviewSubmissionItem'>({
       type: 'reviewSubmissionItems',
       id: i.id,
       attributes: { state: i.state },
@@ -318,17 +319,17 @@ export class Store {
           : {})
       },
       links: { self: `${this.baseUrl()}/v1/reviewSubmissionItems/${i.id}` }
-    }
+    })
   }
 
   appJson(id: string, fields: FieldSelection = new Map()): Resource {
     return select(
-      {
+      resource<'App'>({
         type: 'apps',
         id,
         attributes: { name: `App ${id}`, bundleId: `com.example.app${id}`, sku: `SKU${id}` },
         links: { self: `${this.baseUrl()}/v1/apps/${id}` }
-      },
+      }),
       fields
     )
   }
