@@ -6,6 +6,8 @@ import { Inputs, Outputs, DEFAULTS } from '../src/constants.js'
 
 const root = new URL('../', import.meta.url)
 const action = parse(readFileSync(new URL('action.yml', root), 'utf8')) as {
+  name: string
+  description: string
   runs: { using: string; main: string }
   branding: { icon: string; color: string }
   inputs: Record<string, { description: string; required?: boolean; default?: string }>
@@ -17,6 +19,9 @@ const sources = readdirSync(new URL('src/', root), { recursive: true, encoding: 
   .map((f) => readFileSync(new URL(`src/${f}`, root), 'utf8'))
   .join('\n')
 const readme = readFileSync(new URL('README.md', root), 'utf8')
+const featherIcons = JSON.parse(
+  readFileSync(new URL('node_modules/feather-icons/dist/icons.json', root), 'utf8')
+) as Record<string, string>
 
 function table(heading: string): Map<string, string[]> {
   const section = readme.split(new RegExp(`^## ${heading}$`, 'm'))[1].split('\n## ')[0]
@@ -33,10 +38,33 @@ function table(heading: string): Map<string, string[]> {
   )
 }
 
-test('runs on node24 from dist/index.js, with branding', () => {
+test('runs on node24 from dist/index.js', () => {
   expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
   expect(existsSync(new URL(action.runs.main, root))).toBe(true)
-  expect(action.branding.icon && action.branding.color).toBeTruthy()
+})
+
+/** The Marketplace's rules for a listing (GitHub Docs, "Publishing actions in GitHub Marketplace"). */
+const MARKETPLACE_COLORS = [
+  'white',
+  'black',
+  'yellow',
+  'blue',
+  'green',
+  'orange',
+  'red',
+  'purple',
+  'gray-dark'
+]
+
+test('the Marketplace would accept the listing: description, branding, name', () => {
+  // "The description must be less than 125 characters."
+  expect(action.description.length).toBeLessThan(125)
+  // The icon is one of Feather's (the set the Marketplace draws), the colour one of its nine.
+  expect(Object.keys(featherIcons)).toContain(action.branding.icon)
+  expect(MARKETPLACE_COLORS).toContain(action.branding.color)
+  // A name of its own: short, and not a bare word a GitHub feature or category already uses.
+  expect(action.name.length).toBeLessThanOrEqual(40)
+  expect(action.name.split(' ').length).toBeGreaterThan(1)
 })
 
 test('inputs: declared = read by src; each described; defaults quoted and equal to the code’s', () => {

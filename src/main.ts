@@ -1,4 +1,4 @@
-// The pipeline of DESIGN.md, one step a line in run(); each step's details below it. The only
+// The pipeline of a run, one step a line in run(); each step's details below it. The only
 // top-level try/catch is here.
 import * as core from '@actions/core'
 import { ArchiveChecksums } from './archive.js'

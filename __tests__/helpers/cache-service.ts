@@ -1,6 +1,6 @@
 // A small fake of the GitHub Actions cache service v2, for the real @actions/cache client: the
 // three Twirp/JSON RPCs and a blob store answering the Azure SDK's Put Blob / Put Block(List) and
-// a plain GET (see shared reference actions-cache.md, "Minimum contract of the fake").
+// a plain GET: the minimum the toolkit client needs to save and restore for real.
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
