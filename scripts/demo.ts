@@ -1,24 +1,32 @@
 // `npm run demo`: the whole action against the bundled App Store Connect simulator, no Apple
 // account needed. Starts the simulator, writes a sample asset pack, runs dist/index.js as the
-// runner would, prints the outputs and the job summary.
+// runner would with the `with:` block it prints, shows the outputs and the job summary, then runs
+// the same step again, as "Re-run jobs" would: the version is reused and nothing is uploaded.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startSimulator } from '../simulator/index.js'
+import { pathToFileURL } from 'node:url'
+import { startSimulator, type Simulator } from '../simulator/index.js'
 import { renderSummary } from './render-summary.js'
-import { runAction, simulatorInputs } from './run-action.js'
+import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
 import { writeSamplePack } from './sample-pack.js'
 
 const IDENTIFIER = 'forest-level-2'
-const dir = await mkdtemp(join(tmpdir(), 'asset-pack-demo-'))
-const sim = await startSimulator({ upload: { partSize: 1024 * 1024 } })
-try {
-  const pack = await writeSamplePack(dir, { identifier: IDENTIFIER, size: 5 * 1024 * 1024 + 12345 })
-  console.log(`App Store Connect simulator: ${sim.baseUrl} (app ${sim.appId})`)
-  console.log(
-    `Sample asset pack: ${pack.archivePath} (${pack.size} bytes) and ${pack.manifestPath}\n`
-  )
-  const run = await runAction(simulatorInputs(sim, pack, { 'poll-interval': '1s' }))
+
+/** The `with:` block of a workflow step with these inputs (the key shortened: it is a secret). */
+export function withBlock(inputs: Record<string, string>): string {
+  const lines = Object.entries(inputs)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) =>
+      name === 'private-key'
+        ? `    private-key: \${{ secrets.ASC_PRIVATE_KEY }}  # the simulator's test key`
+        : `    ${name}: ${JSON.stringify(value)}`
+    )
+  return ['- uses: asset-pack-release/asset-pack-release@v1', '  with:', ...lines].join('\n')
+}
+
+/** The action's log without the runner-only commands, its outputs and its job summary. */
+export function show(run: ActionRun): void {
   console.log('── Action log ──────────────────────────────────────────')
   console.log(
     run.stdout
@@ -31,11 +39,41 @@ try {
     console.log(`  ${name.padEnd(24)} ${value}`)
   console.log('\n── Job summary ─────────────────────────────────────────')
   console.log(renderSummary(run.summary))
-  if (run.exitCode !== 0) {
-    console.error(`The action exited with ${run.exitCode}.`)
-    process.exitCode = 1
+}
+
+async function demo(sim: Simulator, dir: string): Promise<number> {
+  const pack = await writeSamplePack(dir, { identifier: IDENTIFIER, size: 5 * 1024 * 1024 + 12345 })
+  console.log(`App Store Connect simulator: ${sim.baseUrl} (app ${sim.appId})`)
+  console.log(
+    `Sample asset pack: ${pack.archivePath} (${pack.size} bytes) and ${pack.manifestPath}\n`
+  )
+  const inputs = simulatorInputs(sim, pack, { 'poll-interval': '1s' })
+  console.log('── The step ────────────────────────────────────────────')
+  console.log(`${withBlock(inputs)}\n`)
+  const first = await runAction(inputs)
+  show(first)
+  const puts = () => sim.requests.filter((r) => r.method === 'PUT').length
+  const putsBefore = puts()
+  console.log('══ The same step again (a re-run of the job) ═══════════\n')
+  const again = await runAction(inputs)
+  show(again)
+  console.log(
+    `Re-run: version ${again.outputs.version} reused (reused: ${again.outputs.reused}), ${puts() - putsBefore} part uploads sent, ${sim.store.versions.size} version in App Store Connect.`
+  )
+  return first.exitCode || again.exitCode || (again.outputs.reused === 'true' ? 0 : 1)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const dir = await mkdtemp(join(tmpdir(), 'asset-pack-demo-'))
+  const sim = await startSimulator({ upload: { partSize: 1024 * 1024 } })
+  try {
+    const code = await demo(sim, dir)
+    if (code !== 0) {
+      console.error(`The demo failed (exit ${code}).`)
+      process.exitCode = 1
+    }
+  } finally {
+    await sim.close()
+    await rm(dir, { recursive: true, force: true })
   }
-} finally {
-  await sim.close()
-  await rm(dir, { recursive: true, force: true })
 }
