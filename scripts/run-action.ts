@@ -10,6 +10,12 @@ import { fileURLToPath } from 'node:url'
 
 export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
+/**
+ * The Node.js that runs the action: this one, or (testing hook) another, such as the Node 24 the
+ * runner uses for `runs.using: node24` while the tests themselves run on Node 20.
+ */
+export const ACTION_NODE = process.env.ASSET_PACK_RELEASE_ACTION_NODE || process.execPath
+
 export interface ActionRun {
   exitCode: number
   stdout: string
@@ -108,7 +114,7 @@ export async function runAction(
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
   const started = Date.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), DIST], {
+  const child = spawn(ACTION_NODE, [...(options.nodeArgs ?? []), DIST], {
     cwd: options.cwd ?? dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
