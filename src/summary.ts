@@ -2,7 +2,12 @@
 import * as core from '@actions/core'
 import { loadGithubClient } from './bundles/loader.js'
 import { Outputs } from './constants.js'
-import { CancelledError, ProcessingFailedError } from './errors.js'
+import {
+  CancelledError,
+  InputError,
+  ProcessingFailedError,
+  ProcessingTimeoutError
+} from './errors.js'
 import type { RunReport } from './report.js'
 import { formatDecimalSize, formatSize } from './format.js'
 import { APP_HOSTING_LIMIT_BYTES, HOSTING_LIMIT_TEXT, MAX_PACKS_PER_APP } from './asset-pack.js'
@@ -28,6 +33,19 @@ function hostingText({ hosting }: RunReport): string {
   if (!hosting) return '—'
   const share = Math.round((hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES) * 100)
   return `${formatDecimalSize(hosting.withArchiveBytes)} of ${HOSTING_LIMIT_TEXT} (${share} %) with this archive · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
+}
+
+/** What the user does now, for the failures whose remedy is known. */
+function nextStep(failure: Error): string | undefined {
+  if (failure instanceof InputError)
+    return 'Fix the inputs named above and run the workflow again; nothing was sent to App Store Connect.'
+  if (failure instanceof ProcessingFailedError)
+    return 'A FAILED version is final: fix what App Store Connect reports, rebuild the archive and push a new tag (a re-run of this job makes a new version).'
+  if (failure instanceof ProcessingTimeoutError)
+    return 'App Store Connect is still processing: re-run this job later; it waits for the same version and uploads nothing.'
+  if (failure instanceof CancelledError)
+    return 'Re-run the job: it picks up the same version and sends only what is missing.'
+  return undefined
 }
 
 function statusLine(report: RunReport): string {
@@ -97,6 +115,8 @@ export async function writeSummary(report: RunReport): Promise<void> {
         ? report.failure.message.split('\n')[0].replace(/:$/, '.')
         : report.failure.message
     summary.addRaw(`<p><strong>Error</strong></p><pre>${escape(message)}</pre>`, true)
+    const next = nextStep(report.failure)
+    if (next) summary.addRaw(`<p><strong>Next step</strong> · ${escape(next)}</p>`, true)
   }
   if (report.appleMessages.length) {
     summary.addRaw('<p><strong>Messages from App Store Connect</strong></p>', true)

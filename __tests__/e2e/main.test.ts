@@ -75,6 +75,10 @@ test('processing FAILED fails the step with every stateDetails entry', async () 
     expect(run.stdout).toContain(code)
     expect(run.summary).toContain(code)
   }
+  // The summary says what to do about it.
+  expect(run.summary).toContain(
+    '<strong>Next step</strong> · A FAILED version is final: fix what App Store Connect reports, rebuild the archive and push a new tag'
+  )
 })
 
 test('a manifest only the server refuses stops before the archive is reserved', async () => {

@@ -33,6 +33,7 @@ test('attempt 1 times out while PROCESSING; attempt 2 with a rebuilt archive wai
   const first = await runAction(inputsFor(h, { 'processing-timeout': '1s' }), { env: attempt(1) })
   expect(first.exitCode).toBe(1)
   expect(first.outputs.state).toBe('PROCESSING')
+  expect(first.summary).toContain('re-run this job later; it waits for the same version')
   // The reservation names the run: readable in App Store Connect, and how attempt 2 finds it.
   expect(assetFiles(h).map((f) => f.fileName)).toEqual([`${IDENTIFIER} (run ${RUN} attempt 1).aar`])
 
