@@ -1,6 +1,6 @@
 // Archive checks (the entry walk, the block chain, what the file is) and checksums.
 import { createHash } from 'node:crypto'
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ArchiveChecksums, hashFile, identifyArchive, parseEntryHeader } from '../src/archive.js'
@@ -9,6 +9,7 @@ import {
   entryHeader,
   fileEntryHeader,
   stringField,
+  writeSparseArchive,
   type EntryField
 } from '../scripts/sample-pack.js'
 
@@ -156,14 +157,7 @@ describe('entry headers, field by field', () => {
   test('only headers are read: a 64 GiB sparse entry is walked without reading its blob', async () => {
     const path = join(dir, 'sparse.aar')
     const size = 64 * 1024 ** 3
-    const head = fileEntryHeader(
-      'Assets/huge.bin',
-      size - fileEntryHeader('Assets/huge.bin', 0).length
-    )
-    const handle = await open(path, 'w')
-    await handle.write(head, 0, head.length, 0)
-    await handle.truncate(size)
-    await handle.close()
+    await writeSparseArchive(path, size)
     expect(await identifyArchive(path, size)).toEqual({ kind: 'Apple Archive (AA01)' })
     await rm(path)
   })

@@ -3,7 +3,7 @@
 // Shared by the demo, the tests and the benchmark. Large archives are streamed, never held whole.
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { open, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 
@@ -60,6 +60,24 @@ export function entryHeader(fields: EntryField[], magic = 'AA01'): Buffer {
 /** The header of a regular file entry whose contents (`DAT`) are `size` bytes. */
 export function fileEntryHeader(path: string, size: number): Buffer {
   return entryHeader([['TYP1', Buffer.from('F')], stringField('PAT', path), blobField('DAT', size)])
+}
+
+/**
+ * A sparse archive of `size` bytes: one file entry whose contents are zeros the file system does
+ * not store, so a test can have a multi-gigabyte archive in an instant.
+ */
+export async function writeSparseArchive(path: string, size: number): Promise<void> {
+  const header = fileEntryHeader(
+    'Assets/sparse.bin',
+    size - fileEntryHeader('Assets/sparse.bin', 0).length
+  )
+  const file = await open(path, 'w')
+  try {
+    await file.write(header, 0, header.length, 0)
+    await file.truncate(size)
+  } finally {
+    await file.close()
+  }
 }
 
 /** A deterministic byte pattern (from `seed`), so the same call writes the same archive. */

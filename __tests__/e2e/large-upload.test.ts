@@ -1,12 +1,12 @@
 // A 4 GiB archive through the action and the simulator: both keep flat memory (parts streamed
 // from disk by the action, spooled to disk by the storage, hashed as they pass).
-import { open, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
 import { MEMORY_WINDOW } from '../../simulator/storage.js'
 import { runAction, simulatorInputs } from '../../scripts/run-action.js'
-import { fileEntryHeader } from '../../scripts/sample-pack.js'
+import { writeSparseArchive } from '../../scripts/sample-pack.js'
 
 const SIZE = 4 * 1024 ** 3
 const MiB = 1024 ** 2
@@ -17,12 +17,7 @@ test('a 4 GiB upload verifies with flat memory on both sides', async () => {
   try {
     // A sparse file: one Apple Archive entry whose contents are zeros up to 4 GiB.
     const path = join(dir, 'huge.aar')
-    const file = await open(path, 'w')
-    const headerSize = fileEntryHeader('Assets/huge.bin', 0).length
-    const header = fileEntryHeader('Assets/huge.bin', SIZE - headerSize)
-    await file.write(header, 0, header.length, 0)
-    await file.truncate(SIZE)
-    await file.close()
+    await writeSparseArchive(path, SIZE)
     const baseline = process.memoryUsage().rss
     let peak = baseline
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50)

@@ -1,9 +1,8 @@
 // Apple's limits, known before a byte is sent: 200 GB hosted per app, 100 asset packs per app, and
 // the per-minute rate limit's bursts. End to end through dist/index.js against the simulator.
-import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runAction } from '../../scripts/run-action.js'
-import { fileEntryHeader } from '../../scripts/sample-pack.js'
+import { writeSparseArchive } from '../../scripts/sample-pack.js'
 import type { SeededPack } from '../../simulator/index.js'
 import { writes, IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
@@ -13,17 +12,10 @@ const hosting = (identifier: string, bytes: number): SeededPack => ({
   versions: [{ state: 'COMPLETE', archive: { fileSize: bytes, md5: '0'.repeat(32) } }]
 })
 
-/** A sparse archive of `size` bytes: one entry whose contents are zeros. */
+/** A sparse archive of `size` bytes in the harness's folder. */
 async function sparseArchive(h: Harness, size: number): Promise<string> {
   const path = join(h.dir, 'big.aar')
-  const header = fileEntryHeader(
-    'Assets/big.bin',
-    size - fileEntryHeader('Assets/big.bin', 0).length
-  )
-  const file = await open(path, 'w')
-  await file.write(header, 0, header.length, 0)
-  await file.truncate(size)
-  await file.close()
+  await writeSparseArchive(path, size)
   return path
 }
 

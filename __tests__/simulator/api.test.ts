@@ -190,6 +190,23 @@ describe('operations and JSON:API envelopes', () => {
   })
 })
 
+/** `n` requests with one token: each answer's status and X-Rate-Limit header. */
+async function budgetHeaders(sim: Simulator, n: number): Promise<string[]> {
+  const bearer = await token(sim.key)
+  const seen: string[] = []
+  for (let i = 0; i < n; i++) {
+    const answer = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets`,
+      undefined,
+      bearer
+    )
+    seen.push(`${answer.status} ${answer.headers.get('x-rate-limit')}`)
+  }
+  return seen
+}
+
 describe('auth like Apple', () => {
   const now = () => Math.floor(Date.now() / 1000)
   test.each([
@@ -323,19 +340,7 @@ describe('errors as Apple sends them', () => {
 
   test('a rate budget: X-Rate-Limit counts down, then 429 RATE_LIMIT_EXCEEDED', async () => {
     sim = await testSimulator({ rateLimitPerHour: 3 })
-    const bearer = await token(sim.key)
-    const seen: string[] = []
-    for (let i = 0; i < 4; i++) {
-      const answer = await call(
-        sim,
-        'GET',
-        `/v1/apps/${sim.appId}/backgroundAssets`,
-        undefined,
-        bearer
-      )
-      seen.push(`${answer.status} ${answer.headers.get('x-rate-limit')}`)
-    }
-    expect(seen).toEqual([
+    expect(await budgetHeaders(sim, 4)).toEqual([
       '200 user-hour-lim:3;user-hour-rem:2;',
       '200 user-hour-lim:3;user-hour-rem:1;',
       '200 user-hour-lim:3;user-hour-rem:0;',
@@ -345,19 +350,7 @@ describe('errors as Apple sends them', () => {
 
   test('a per-minute budget, where set, is in X-Rate-Limit and refuses past its limit', async () => {
     sim = await testSimulator({ rateLimitPerMinute: 2 })
-    const bearer = await token(sim.key)
-    const seen: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const answer = await call(
-        sim,
-        'GET',
-        `/v1/apps/${sim.appId}/backgroundAssets`,
-        undefined,
-        bearer
-      )
-      seen.push(`${answer.status} ${answer.headers.get('x-rate-limit')}`)
-    }
-    expect(seen).toEqual([
+    expect(await budgetHeaders(sim, 3)).toEqual([
       '200 user-hour-lim:3500;user-hour-rem:3499;user-minute-lim:2;user-minute-rem:1;',
       '200 user-hour-lim:3500;user-hour-rem:3498;user-minute-lim:2;user-minute-rem:0;',
       '429 user-hour-lim:3500;user-hour-rem:3498;user-minute-lim:2;user-minute-rem:0;'
