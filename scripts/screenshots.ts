@@ -27,7 +27,7 @@ tr:nth-child(2n) { background: #f6f8fa; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: rgba(175,184,193,.2); padding: .2em .4em; border-radius: 6px; }
 pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; padding: 12px; border-radius: 6px; white-space: pre-wrap; }
 details summary { cursor: pointer; }
-</style></head><body><div class="box"><header>release summary</header><div>${html}</div></div></body></html>`
+</style></head><body><div class="box"><header>release summary · an illustration: a run against the bundled simulator</header><div>${html}</div></div></body></html>`
 
 async function scenario(name: string, overrides: SimulatorOverrides): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), `screenshot-${name}-`))
@@ -89,14 +89,29 @@ function runnerLog(run: ActionRun): string {
 }
 
 const success = await scenario('success', {})
+// Versions 1 and 2 exist (2 declared visionOS); version 3 drops it, and Apple refuses it.
+const earlier = { fileSize: 5_000_000, md5: '0'.repeat(32) }
 const failure = await scenario('failure', {
+  packs: [
+    {
+      identifier: 'forest-level-2',
+      versions: [
+        { state: 'COMPLETE', archive: earlier, platforms: ['IOS'] },
+        {
+          state: 'COMPLETE',
+          archive: { ...earlier, md5: '1'.repeat(32) },
+          platforms: ['IOS', 'VISION_OS']
+        }
+      ]
+    }
+  ],
   processing: {
     failWith: {
       errors: [
         {
           code: 'ITMS-91148',
           description:
-            'The asset pack no longer declares visionOS, which version 3 declared; it will stop reaching visionOS devices.'
+            'The asset pack no longer declares visionOS, which version 2 declared; it will stop reaching visionOS devices.'
         }
       ],
       warnings: [{ code: 'ITMS-91139', description: 'tvOS is not a platform of this app record.' }]
