@@ -6,6 +6,7 @@ export enum Inputs {
   ArchivePath = 'archive-path',
   ManifestPath = 'manifest-path',
   VersionId = 'version-id',
+  Packs = 'packs',
   KeyId = 'key-id',
   IssuerId = 'issuer-id',
   PrivateKey = 'private-key',
@@ -36,7 +37,8 @@ export enum Outputs {
   ArchiveMd5 = 'archive-md5',
   Reused = 'reused',
   ReviewSubmissionId = 'review-submission-id',
-  ReviewSubmissionState = 'review-submission-state'
+  ReviewSubmissionState = 'review-submission-state',
+  Packs = 'packs'
 }
 
 /** Defaults as action.yml declares them (the runner passes them; these cover direct runs). */

@@ -1,6 +1,6 @@
 // Delivers one file (the manifest or the archive) to a version: reserve an upload file, PUT its
 // parts while hashing the file, commit with the checksum the reservation announces.
-import * as core from '@actions/core'
+import * as log from './log.js'
 import { hashFile, type Digests } from './archive.js'
 import type {
   AppStoreConnectClient,
@@ -102,7 +102,7 @@ async function commit(
       error.status === 409 &&
       error.pointer?.startsWith('/data/attributes/sourceFileChecksums')
     if (!refusedObject) throw error
-    core.warning(
+    log.warning(
       `App Store Connect refused the sourceFileChecksums object (${error.errors[0]?.detail ?? '409'}); committing again with the deprecated sourceFileChecksum MD5 string.`
     )
     await commitWith({ uploaded: true, sourceFileChecksum: digests.md5 })
@@ -145,7 +145,7 @@ async function resumable(
     a.fileSize !== file.size ||
     a.assetDeliveryState?.state !== 'AWAITING_UPLOAD'
   ) {
-    core.info(
+    log.info(
       `The ledger's upload file ${resume.uploadFileId} cannot be resumed (${listed ? `${a?.assetDeliveryState?.state}, ${a?.fileSize} bytes` : 'not on this version'}); reserving anew.`
     )
     return undefined
@@ -159,7 +159,7 @@ async function resumable(
     return { uploadFile, parts, alreadySent }
   } catch (error) {
     if (!(error instanceof UploadPlanError)) throw error
-    core.info(
+    log.info(
       `The ledger's upload file ${listed.id} cannot be resumed: ${error.message} Reserving again on the same version.`
     )
     return undefined
@@ -186,7 +186,7 @@ export async function deliverFile(
   const needSha256 = announced?.file?.algorithm === 'SHA_256'
   const toSend = parts.filter((p) => !alreadySent.has(p.partNumber))
   const checksum = `checksum ${announced?.file?.algorithm ?? 'MD5'}${announced?.composite ? ' + composite MD5' : ''}`
-  core.info(
+  log.info(
     resumed
       ? `Resuming upload file ${reservation.id}: ${alreadySent.size} of ${parts.length} parts were sent by an earlier run; sending the other ${toSend.length} (${formatSize(bytesOf(toSend))}); ${checksum}`
       : `Reserved upload file ${reservation.id}: ${parts.length} part(s); ${checksum}`
@@ -214,7 +214,7 @@ export async function deliverFile(
   } catch (error) {
     // The ledger is a hint: if the storage lacks a part it named, send those parts and commit again.
     if (!(error instanceof AscApiError && error.status === 409 && alreadySent.size)) throw error
-    core.warning(
+    log.warning(
       `The commit after resuming failed (${error.errors[0]?.detail ?? error.message}); sending the ${alreadySent.size} part(s) the ledger counted as sent, then committing again.`
     )
     const again = await send(parts.filter((p) => alreadySent.has(p.partNumber)))
@@ -225,7 +225,7 @@ export async function deliverFile(
   }
   const algorithm =
     checksumForm === 'sourceFileChecksums' ? (announced?.file?.algorithm ?? 'MD5') : 'MD5'
-  core.info(
+  log.info(
     `Sent ${formatSize(stats.bytes)} in ${stats.parts} part(s) (${stats.retries} retried); committed with ${checksumForm} (${algorithm}).`
   )
   return { uploadFile: reservation, digests, stats, checksumForm, resumedParts: alreadySent.size }
@@ -254,7 +254,7 @@ export async function preflightManifest(
   stallTimeoutMs: number
 ): Promise<BackgroundAssetUploadFile> {
   if (manifest.stripped.length)
-    core.info(
+    log.info(
       `${manifest.fileName} has ${manifest.stripped.join(' and ')}: App Store Connect receives it as plain JSON with the same content.`
     )
   const delivery = await deliverFile(

@@ -3,13 +3,16 @@
 import * as core from '@actions/core'
 import { loadGithubClient } from './bundles/loader.js'
 
-export interface DispatchPayload {
-  appId: string
+/** One released asset pack, as the next workflow reads it. */
+export interface DispatchedPack {
   assetPackIdentifier: string
   versionId: string
   version: string
   state: string
 }
+
+/** The app and every pack; a run of one pack also has that pack's fields at the top level. */
+export type DispatchPayload = { appId: string; packs: DispatchedPack[] } & Partial<DispatchedPack>
 
 export async function sendDispatch(
   token: string,
@@ -34,6 +37,6 @@ export async function sendDispatch(
     )
   }
   core.info(
-    `Sent repository_dispatch '${eventType}' to ${owner}/${repo} with version ${payload.version} (${payload.versionId}).`
+    `Sent repository_dispatch '${eventType}' to ${owner}/${repo} with ${payload.packs.map((p) => `${p.assetPackIdentifier} version ${p.version} (${p.versionId})`).join(', ')}.`
   )
 }

@@ -94,6 +94,16 @@ export class CancelledError extends Error {
   }
 }
 
+/** One or more packs of a run of several failed; each pack's own error is in `failed`. */
+export class PacksFailedError extends Error {
+  constructor(readonly failed: { identifier: string; failure?: Error }[]) {
+    super(
+      `${failed.length} asset pack(s) failed: ${failed.map((p) => `${p.identifier} (${p.failure?.message.split('\n')[0]})`).join('; ')}`
+    )
+    this.name = 'PacksFailedError'
+  }
+}
+
 /** A reservation's upload operations cannot be used as they are (gaps, overlaps, expired, http). */
 export class UploadPlanError extends Error {
   constructor(message: string) {

@@ -3,6 +3,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import * as core from '@actions/core'
+import { parseDocument } from 'yaml'
 import { identifyArchive } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './asc/auth.js'
 import type { Platform } from './asc/client.js'
@@ -25,9 +26,8 @@ export interface ManifestFile extends CheckedManifest {
   fileName: string
 }
 
-export interface ActionInputs {
-  /** The app's numeric Apple ID. */
-  appId: string
+/** One asset pack of the run: an archive to upload, or an existing version to hand over. */
+export interface PackEntry {
   /** The asset pack ID: the manifest's assetPackID and App Store Connect's assetPackIdentifier. */
   assetPackIdentifier: string
   /** The archive to upload; exactly one of this and `versionId` is set. */
@@ -36,6 +36,21 @@ export interface ActionInputs {
   manifest?: ManifestFile
   /** An existing version of the pack to wait for and hand over, instead of an upload. */
   versionId?: string
+}
+
+/** Every input of the run: the entries (one, or the `packs` list) and what applies to all. */
+export interface RunInputs extends SharedInputs {
+  entries: PackEntry[]
+  /** The entries came from the `packs` input (its names, such as packs[2].archive-path, in errors). */
+  fromPacksInput: boolean
+}
+
+/** One entry's view of the inputs: its own, and those that apply to every entry. */
+export type ActionInputs = SharedInputs & PackEntry
+
+export interface SharedInputs {
+  /** The app's numeric Apple ID. */
+  appId: string
   credentials: ApiKeyCredentials
   createAssetPack: boolean
   reuseExisting: boolean
@@ -74,10 +89,49 @@ function parseDuration(text: string): number | undefined {
 
 class Problems {
   readonly list: string[] = []
-  add(name: Inputs, sentence: string): void {
+  /** `name` is an input, or a field of one `packs` entry such as packs[2].archive-path. */
+  add(name: string, sentence: string): void {
     this.list.push(`${name}: ${sentence}`)
   }
 }
+
+/** An entry's fields as its errors name them: the input itself, or `packs[i].<key>`. */
+type FieldName = (key: EntryKey) => string
+type EntryKey =
+  Inputs.AssetPackIdentifier | Inputs.ArchivePath | Inputs.ManifestPath | Inputs.VersionId
+const ENTRY_KEYS: EntryKey[] = [
+  Inputs.AssetPackIdentifier,
+  Inputs.ArchivePath,
+  Inputs.ManifestPath,
+  Inputs.VersionId
+]
+/** Keys of the `packs` output that an entry may carry and that are ignored, so that an earlier
+ * job's output can be given as it is. */
+const OUTPUT_ONLY_KEYS = [
+  'asset-pack-id',
+  'version',
+  'state',
+  'internal-beta-state',
+  'upload-file-id',
+  'manifest-upload-file-id',
+  'archive-md5',
+  'reused'
+]
+/** Apple's limits: asset packs per app, and per review submission. */
+const MAX_ENTRIES = 100
+export const MAX_PACKS_PER_REVIEW = 10
+
+/** How errors name an entry's field: the single-pack input, or `packs[i].<key>` (from 1). */
+export function entryField(
+  run: Pick<RunInputs, 'fromPacksInput'>,
+  index: number,
+  key: Inputs
+): string {
+  return run.fromPacksInput ? `${Inputs.Packs}[${index + 1}].${key}` : key
+}
+
+/** An entry's raw text fields, before they are checked. */
+type RawEntry = Partial<Record<EntryKey, string>>
 
 function readBoolean(name: Inputs, problems: Problems): boolean {
   const value = input(name)
@@ -100,7 +154,7 @@ function readDuration(name: Inputs, problems: Problems, maxMs: number): number {
 }
 
 async function readFileInput(
-  name: Inputs,
+  name: string,
   path: string,
   problems: Problems
 ): Promise<number | undefined> {
@@ -116,51 +170,52 @@ async function readFileInput(
 }
 
 /** Exactly one of archive-path (an upload) and version-id (an existing version). */
-function readTarget(problems: Problems): { archivePath?: string; versionId?: string } {
-  const archivePath = input(Inputs.ArchivePath)
-  const versionId = input(Inputs.VersionId)
+function readTarget(raw: RawEntry, field: FieldName, problems: Problems): void {
+  const { [Inputs.ArchivePath]: archivePath, [Inputs.VersionId]: versionId } = raw
   if (!archivePath && !versionId)
     problems.add(
-      Inputs.ArchivePath,
-      'or version-id is required: archive-path is the .aar built by ba-package to upload; version-id an existing version of the pack to hand over.'
+      field(Inputs.ArchivePath),
+      `or ${field(Inputs.VersionId)} is required: archive-path is the .aar built by ba-package to upload; version-id an existing version of the pack to hand over.`
     )
   else if (archivePath && versionId)
     problems.add(
-      Inputs.ArchivePath,
-      'and version-id are both set; give one: archive-path uploads a new archive, version-id hands over an existing version.'
+      field(Inputs.ArchivePath),
+      `and ${field(Inputs.VersionId)} are both set; give one: archive-path uploads a new archive, version-id hands over an existing version.`
     )
   else if (versionId && !/^[A-Za-z0-9-]+$/.test(versionId))
     problems.add(
-      Inputs.VersionId,
+      field(Inputs.VersionId),
       `expected the version's resource ID (letters, digits and hyphens, as the version-id output gives it), got '${versionId}'.`
     )
-  else if (versionId && input(Inputs.ManifestPath))
+  else if (versionId && raw[Inputs.ManifestPath])
     problems.add(
-      Inputs.ManifestPath,
+      field(Inputs.ManifestPath),
       'goes with archive-path: a manifest is checked before its archive is uploaded, and version-id uploads nothing.'
     )
-  return { archivePath: archivePath || undefined, versionId: versionId || undefined }
 }
 
-async function readArchive(path: string, problems: Problems): Promise<ArchiveFile | undefined> {
-  const size = await readFileInput(Inputs.ArchivePath, path, problems)
+async function readArchive(
+  path: string,
+  name: string,
+  problems: Problems
+): Promise<ArchiveFile | undefined> {
+  const size = await readFileInput(name, path, problems)
   if (size === undefined) return undefined
   const identified = await identifyArchive(path, size)
-  if ('problem' in identified)
-    return void problems.add(Inputs.ArchivePath, `'${path}' ${identified.problem}`)
+  if ('problem' in identified) return void problems.add(name, `'${path}' ${identified.problem}`)
   return { path, fileName: basename(path), size, kind: identified.kind }
 }
 
 async function readManifest(
+  path: string,
+  name: string,
   identifier: string,
   problems: Problems
 ): Promise<ManifestFile | undefined> {
-  const path = input(Inputs.ManifestPath)
-  if (!path) return undefined
-  if ((await readFileInput(Inputs.ManifestPath, path, problems)) === undefined) return undefined
+  if ((await readFileInput(name, path, problems)) === undefined) return undefined
   const checked = checkManifest(await readFile(path, 'utf8'), identifier)
   if ('problems' in checked) {
-    for (const p of checked.problems) problems.add(Inputs.ManifestPath, `'${path}' ${p}`)
+    for (const p of checked.problems) problems.add(name, `'${path}' ${p}`)
     return undefined
   }
   return { ...checked.manifest, path, fileName: basename(path) }
@@ -208,10 +263,20 @@ async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | 
   return { keyId, issuerId: issuerId || undefined, privateKey: parsed.key }
 }
 
+/** An entry's platforms, as its manifest declares them (none known without a manifest). */
+function declaredPlatforms(entry: PackEntry): Platform[] | undefined {
+  const names = Object.keys(MANIFEST_PLATFORM_NAMES) as Platform[]
+  return entry.manifest?.platforms
+    .map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
+    .filter((p): p is Platform => !!p)
+}
+
+// Long on purpose: review-platform's checks against every manifest, one message per case.
 function readReviewPlatform(
   submit: boolean,
   wait: boolean,
-  manifest: ManifestFile | undefined,
+  entries: PackEntry[],
+  field: (index: number, key: Inputs) => string,
   problems: Problems
 ): Platform | undefined {
   const text = input(Inputs.ReviewPlatform)
@@ -229,21 +294,49 @@ function readReviewPlatform(
       Inputs.SubmitForReview,
       'needs wait-for-processing: true: only a processed (COMPLETE) version can be submitted for review.'
     )
-  // The manifest names the version's platforms: a choice that is missing or impossible shows now.
-  const declared = manifest?.platforms
-    .map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
-    .filter((p): p is Platform => !!p)
-  if (declared && !platform && declared.length > 1) {
+  if (entries.length > MAX_PACKS_PER_REVIEW)
     problems.add(
-      Inputs.ReviewPlatform,
-      `is needed: the manifest declares ${declared.join(', ')}, and a review submission is for one platform.`
+      Inputs.SubmitForReview,
+      `cannot take ${entries.length} asset packs: Apple's review submissions hold at most ${MAX_PACKS_PER_REVIEW} asset packs (one version each). Submit at most ${MAX_PACKS_PER_REVIEW} packs per step.`
     )
-  } else if (declared && platform && !declared.includes(platform)) {
-    problems.add(
-      Inputs.ReviewPlatform,
-      `is ${platform}, but the manifest declares only ${declared.join(', ')}.`
-    )
+  // The manifests name the versions' platforms: a choice that is missing or impossible shows now.
+  const declared = entries.map(declaredPlatforms)
+  if (!platform) {
+    if (declared.some((d) => d && d.length > 1)) {
+      const which = entries.filter((_, i) => (declared[i]?.length ?? 0) > 1)
+      problems.add(
+        Inputs.ReviewPlatform,
+        `is needed: ${which.length === entries.length && entries.length === 1 ? 'the manifest declares' : `the manifest of ${which.map((e) => e.assetPackIdentifier).join(', ')} declares`} ${declared.find((d) => d && d.length > 1)!.join(', ')}, and a review submission is for one platform.`
+      )
+      return platform
+    }
+    const single = [...new Set(declared.flatMap((d) => d ?? []))]
+    if (single.length > 1)
+      problems.add(
+        Inputs.SubmitForReview,
+        `the packs are for different platforms (${single
+          .map(
+            (p) =>
+              `${p}: ${entries
+                .filter((_, i) => declared[i]?.includes(p))
+                .map((e) => e.assetPackIdentifier)
+                .join(', ')}`
+          )
+          .join(
+            '; '
+          )}), and Apple's review submission is for one platform. Release each platform's packs in their own step.`
+      )
+    return platform
   }
+  declared.forEach((d, i) => {
+    if (d && !d.includes(platform))
+      problems.add(
+        entries.length === 1 ? Inputs.ReviewPlatform : field(i, Inputs.ManifestPath),
+        entries.length === 1
+          ? `is ${platform}, but the manifest declares only ${d.join(', ')}.`
+          : `declares only ${d.join(', ')}, but review-platform is ${platform}.`
+      )
+  })
   return platform
 }
 
@@ -301,9 +394,137 @@ function readApiBaseUrl(problems: Problems): URL {
   return url
 }
 
+function readIdentifier(identifier: string | undefined, name: string, problems: Problems): void {
+  if (!identifier)
+    problems.add(name, "is required: the asset pack ID (the manifest's assetPackID).")
+  else if (!IDENTIFIER.test(identifier))
+    problems.add(
+      name,
+      `'${identifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`
+    )
+}
+
+/** One entry: its identifier, then its archive and manifest read from disk, or its version-id. */
+async function readEntry(raw: RawEntry, field: FieldName, problems: Problems): Promise<PackEntry> {
+  const assetPackIdentifier = raw[Inputs.AssetPackIdentifier] ?? ''
+  readIdentifier(assetPackIdentifier, field(Inputs.AssetPackIdentifier), problems)
+  readTarget(raw, field, problems)
+  const archivePath = raw[Inputs.ArchivePath]
+  const manifestPath = raw[Inputs.ManifestPath]
+  const upload = archivePath && !raw[Inputs.VersionId]
+  return {
+    assetPackIdentifier,
+    archive: upload
+      ? await readArchive(archivePath, field(Inputs.ArchivePath), problems)
+      : undefined,
+    manifest:
+      upload && manifestPath
+        ? await readManifest(
+            manifestPath,
+            field(Inputs.ManifestPath),
+            assetPackIdentifier,
+            problems
+          )
+        : undefined,
+    versionId: upload ? undefined : raw[Inputs.VersionId] || undefined
+  }
+}
+
+const describeValue = (value: unknown) =>
+  Array.isArray(value) ? 'a list' : value === null ? 'nothing' : `a ${typeof value}`
+
+/**
+ * The `packs` input: a YAML list (JSON is YAML too) of mappings with the entry keys. Returns the
+ * raw entries, or undefined after adding why the text is not such a list.
+ */
+function parsePacks(text: string, problems: Problems): RawEntry[] | undefined {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  if (document.errors.length) {
+    for (const error of document.errors)
+      problems.add(
+        Inputs.Packs,
+        `is not valid YAML: ${error.message.split('\n')[0]}${error.linePos ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : ''}.`
+      )
+    return undefined
+  }
+  const value: unknown = document.toJS()
+  if (!Array.isArray(value) || !value.length) {
+    problems.add(
+      Inputs.Packs,
+      `expected a YAML list of asset packs (each with asset-pack-identifier and archive-path or version-id), got ${Array.isArray(value) ? 'an empty list' : describeValue(value)}.`
+    )
+    return undefined
+  }
+  return value.map((item: unknown, i) => {
+    const at = `${Inputs.Packs}[${i + 1}]`
+    if (!item || typeof item !== 'object' || Array.isArray(item)) {
+      problems.add(
+        at,
+        `expected a mapping with the keys ${ENTRY_KEYS.join(', ')}, got ${describeValue(item)}.`
+      )
+      return {}
+    }
+    const raw: RawEntry = {}
+    for (const [key, v] of Object.entries(item as Record<string, unknown>)) {
+      if (ENTRY_KEYS.includes(key as EntryKey)) {
+        if (typeof v === 'string' || typeof v === 'number') {
+          if (String(v).trim()) raw[key as EntryKey] = String(v).trim()
+        } else if (v !== null)
+          problems.add(`${at}.${key}`, `expected text, got ${describeValue(v)}.`)
+      } else if (!OUTPUT_ONLY_KEYS.includes(key)) {
+        problems.add(at, `unknown key '${key}'; expected ${ENTRY_KEYS.join(', ')}.`)
+      }
+    }
+    return raw
+  })
+}
+
+/** The entries: the `packs` list, or the single-entry inputs; never both. */
+async function readEntries(
+  problems: Problems
+): Promise<{ entries: PackEntry[]; fromPacksInput: boolean }> {
+  const packsText = input(Inputs.Packs).trim()
+  if (!packsText) {
+    const raw: RawEntry = {}
+    for (const key of ENTRY_KEYS) if (input(key)) raw[key] = input(key)
+    return { entries: [await readEntry(raw, (key) => key, problems)], fromPacksInput: false }
+  }
+  const mixed = ENTRY_KEYS.filter((key) => input(key))
+  for (const key of mixed)
+    problems.add(
+      key,
+      `must be empty when packs is set: give it in each entry of packs (packs[1].${key}), or use the single-pack inputs without packs.`
+    )
+  const raws = parsePacks(packsText, problems) ?? []
+  if (raws.length > MAX_ENTRIES)
+    problems.add(
+      Inputs.Packs,
+      `lists ${raws.length} asset packs; Apple allows at most ${MAX_ENTRIES} per app.`
+    )
+  const entries = await Promise.all(
+    raws.map((raw, i) =>
+      readEntry(raw, (key) => entryField({ fromPacksInput: true }, i, key), problems)
+    )
+  )
+  entries.forEach((entry, i) => {
+    const first = entries.findIndex((e) => e.assetPackIdentifier === entry.assetPackIdentifier)
+    if (entry.assetPackIdentifier && first < i)
+      problems.add(
+        `${Inputs.Packs}[${i + 1}].${Inputs.AssetPackIdentifier}`,
+        `'${entry.assetPackIdentifier}' is also packs[${first + 1}]; each asset pack appears once (a run releases one version per pack).`
+      )
+  })
+  return { entries, fromPacksInput: true }
+}
+
+function describeEntry(entry: PackEntry): string {
+  const { archive, manifest } = entry
+  return `${archive ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}` : `version ${entry.versionId} of ${entry.assetPackIdentifier}`}${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}`
+}
+
 // Long on purpose: one line per input, in action.yml's order, so every input is checked in one
 // place and every problem reported together; the checks themselves are the helpers above.
-export async function getInputs(): Promise<ActionInputs> {
+export async function getInputs(): Promise<RunInputs> {
   const problems = new Problems()
   const appId = input(Inputs.AppId)
   if (!appId)
@@ -316,23 +537,7 @@ export async function getInputs(): Promise<ActionInputs> {
       Inputs.AppId,
       `expected the app's numeric Apple ID (such as 1234567890), not '${appId}'; the bundle ID does not work here.`
     )
-  const assetPackIdentifier = input(Inputs.AssetPackIdentifier)
-  if (!assetPackIdentifier)
-    problems.add(
-      Inputs.AssetPackIdentifier,
-      "is required: the asset pack ID (the manifest's assetPackID)."
-    )
-  else if (!IDENTIFIER.test(assetPackIdentifier)) {
-    problems.add(
-      Inputs.AssetPackIdentifier,
-      `'${assetPackIdentifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`
-    )
-  }
-  const target = readTarget(problems)
-  const archive = target.archivePath ? await readArchive(target.archivePath, problems) : undefined
-  const manifest = target.archivePath
-    ? await readManifest(assetPackIdentifier, problems)
-    : undefined
+  const { entries, fromPacksInput } = await readEntries(problems)
   const credentials = await readCredentials(problems)
   const createAssetPack = readBoolean(Inputs.CreateAssetPack, problems)
   const reuseExisting = readBoolean(Inputs.ReuseExisting, problems)
@@ -359,21 +564,28 @@ export async function getInputs(): Promise<ActionInputs> {
   }
   const stallTimeoutMs = readDuration(Inputs.StallTimeout, problems, 3_600_000)
   const submitForReview = readBoolean(Inputs.SubmitForReview, problems)
-  const reviewPlatform = readReviewPlatform(submitForReview, waitForProcessing, manifest, problems)
+  const reviewPlatform = readReviewPlatform(
+    submitForReview,
+    waitForProcessing,
+    entries,
+    (i, key) => entryField({ fromPacksInput }, i, key),
+    problems
+  )
   const dispatch = readDispatch(waitForProcessing, problems)
   const apiBaseUrl = readApiBaseUrl(problems)
   problems.list.push(...proxyProblems())
   if (problems.list.length) throw new InputError(problems.list)
-  core.info(
-    `${archive ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}` : `version ${target.versionId} of ${assetPackIdentifier}`}` +
-      `${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}; API key ${credentials!.keyId} (${credentials!.issuerId ? 'team' : 'individual'})${dryRun ? '; dry run' : ''}`
-  )
+  const key = `API key ${credentials!.keyId} (${credentials!.issuerId ? 'team' : 'individual'})${dryRun ? '; dry run' : ''}`
+  if (entries.length === 1) core.info(`${describeEntry(entries[0])}; ${key}`)
+  else {
+    core.info(`${entries.length} asset packs; ${key}`)
+    for (const entry of entries)
+      core.info(`  ${entry.assetPackIdentifier}: ${describeEntry(entry)}`)
+  }
   return {
     appId,
-    assetPackIdentifier,
-    archive,
-    manifest,
-    versionId: target.versionId,
+    entries,
+    fromPacksInput,
     credentials: credentials!,
     createAssetPack,
     reuseExisting,

@@ -3,8 +3,9 @@
 // everything it names is re-read from App Store Connect before use, and without a cache service
 // (local runs, ACTIONS_CACHE_MODE=none, no runtime token, write denied) the action works the
 // same, without resume.
+import * as log from './log.js'
 import { createHash } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as core from '@actions/core'
 import { request } from 'undici'
@@ -40,7 +41,8 @@ const PROBE_TIMEOUT_MS = 3000
  * Where the ledger lives while the run goes on, relative to the workspace (the job's working
  * directory). @actions/cache hashes the path strings into every entry's version, so an absolute
  * path such as $RUNNER_TEMP/… would make a re-run on a runner with another temp folder miss the
- * entry; a relative path is the same string on every machine. Removed when the run ends.
+ * entry; a relative path is the same string on every machine. One folder per asset pack of the
+ * run, in it. Removed when the run ends.
  */
 const LEDGER_DIR = '.asset-pack-release-ledger'
 
@@ -98,7 +100,7 @@ async function withTimeout<T>(what: string, promise: Promise<T>): Promise<T | un
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
-      core.info(
+      log.info(
         `Resume ledger: ${what} took over ${CACHE_CALL_TIMEOUT_MS / 1000} s; going on without it.`
       )
       resolve(undefined)
@@ -111,7 +113,7 @@ async function withTimeout<T>(what: string, promise: Promise<T>): Promise<T | un
   try {
     return await Promise.race([promise, timeout, cancelled])
   } catch (error) {
-    core.info(`Resume ledger: ${what} failed (${describeCause(error)}); going on without it.`)
+    log.info(`Resume ledger: ${what} failed (${describeCause(error)}); going on without it.`)
     return undefined
   } finally {
     clearTimeout(timer)
@@ -149,7 +151,7 @@ export class Ledger {
     const fingerprint = await fingerprintArchive(archive.path, archive.size)
     const runId = process.env.GITHUB_RUN_ID ?? 'local'
     const runAttempt = process.env.GITHUB_RUN_ATTEMPT ?? '1'
-    const dir = LEDGER_DIR
+    const dir = join(LEDGER_DIR, assetPackIdentifier)
     const keyPrefix = `asset-pack-release-ledger-v${SCHEMA}-${appId}-${assetPackIdentifier}-${fingerprint}-`
     const fresh: LedgerRecord = {
       schema: SCHEMA,
@@ -164,7 +166,7 @@ export class Ledger {
     }
     const reason = await unavailableBecause()
     if (reason) {
-      core.info(`Resume ledger off (${reason}): a re-run starts its upload over.`)
+      log.info(`Resume ledger off (${reason}): a re-run starts its upload over.`)
       return new Ledger(undefined, fresh, dir, keyPrefix, false)
     }
     await mkdir(dir, { recursive: true })
@@ -189,24 +191,24 @@ export class Ledger {
       } catch {
         // A damaged entry is no ledger.
       }
-      core.info(
+      log.info(
         restored
           ? `Resume ledger restored from ${hit} (run ${restored.runId}, attempt ${restored.runAttempt}).`
           : `Resume ledger ${hit} is unreadable; ignoring it.`
       )
       if (restored && restored.versionId !== versionId) {
-        core.info(
+        log.info(
           `The ledger is about version ${restored.versionId}, not ${versionId}; it is not used.`
         )
         restored = undefined
       }
     } else if (Number(runAttempt) > 1) {
       // A re-run expected one: an evicted entry, or an archive rebuilt with other bytes.
-      core.info(
+      log.info(
         `No resume ledger for this archive although this is attempt ${runAttempt} of run ${runId}: the cache evicted it, or the archive has other bytes than before (rebuilt). Parts are sent from the start.`
       )
     } else {
-      core.info('No resume ledger for this archive yet.')
+      log.info('No resume ledger for this archive yet.')
     }
     return new Ledger(restored, fresh, dir, keyPrefix, true)
   }
@@ -254,7 +256,10 @@ export class Ledger {
     if (this.dirty) this.save()
     await this.saving
     // The workspace belongs to the job's other steps: leave nothing behind.
-    if (this.madeDir) await rm(this.dir, { recursive: true, force: true })
+    if (!this.madeDir) return
+    await rm(this.dir, { recursive: true, force: true })
+    // The last pack's flush removes the shared folder; the others find it not yet empty.
+    await rmdir(LEDGER_DIR).catch(() => undefined)
   }
 
   /** Each save is a new cache entry: entries are immutable, and the newest wins on restore. */
@@ -277,7 +282,7 @@ export class Ledger {
         // One line, once: the next saves would meet the same refusal.
         this.enabled = false
         if (id === -1)
-          core.info(
+          log.info(
             'Resume ledger not saved: the cache refused it (the job needs `actions: write` and cache-mode write). A re-run starts its upload over.'
           )
       } else {

@@ -1,22 +1,39 @@
-// The pipeline of a run, one step a line in run(); each step's details below it. The only
-// top-level try/catch is here.
+// The pipeline of a run, one step a line in run(); each step's details below it. A run releases
+// one asset pack or several (the `packs` input): every check and read comes first, for every
+// pack, then each pack's writes run at once, sharing one token provider, one API client (one
+// rate-limit budget) and one pool of upload-concurrency part slots. The only top-level try/catch
+// is here.
 import * as core from '@actions/core'
 import { ArchiveChecksums } from './archive.js'
 import { AppStoreConnectClient, type BackgroundAsset } from './asc/client.js'
-import { findOrCreateAssetPack } from './asset-pack.js'
+import { createAssetPack, findAssetPacks } from './asset-pack.js'
 import { TokenProvider } from './asc/auth.js'
 import { listenForCancellation } from './cancellation.js'
 import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
 import { sendDispatch } from './dispatch.js'
-import { getInputs, type ActionInputs, type ArchiveFile } from './inputs.js'
+import { CancelledError, PacksFailedError } from './errors.js'
+import {
+  getInputs,
+  type ActionInputs,
+  type ArchiveFile,
+  type RunInputs,
+  type SharedInputs
+} from './inputs.js'
 import { Ledger } from './ledger.js'
+import * as log from './log.js'
 import { readVersion, waitForVersion, type ProcessedVersion } from './processing.js'
-import { RunReport } from './report.js'
+import { RunReport, type PackReport } from './report.js'
 import { reviewPlatformFor, submitForReview } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './parts/uploader.js'
-import { chooseVersion, existingVersion, heldMd5, type VersionChoice } from './version.js'
+import {
+  chooseVersion,
+  createVersion,
+  existingVersion,
+  heldMd5,
+  type VersionChoice
+} from './version.js'
 import { currentRun, reservationFileName } from './workflow-run.js'
 
 /** Testing hook: a shorter token lifetime, to exercise renewal without waiting 20 minutes. */
@@ -25,13 +42,26 @@ const TOKEN_LIFETIME = Number(process.env.ASSET_PACK_RELEASE_TOKEN_LIFETIME_SECO
 /** One run's context: its inputs and report, and what it opened (closed at the end whatever happens). */
 interface Session {
   report: RunReport
-  inputs: ActionInputs
+  inputs: RunInputs
   api: AppStoreConnectClient
+  tokens?: TokenProvider
+  /** Made when the first file is uploaded; shared by every pack. */
+  uploader?: PartUploader
+  releases: PackRelease[]
+}
+
+/** One asset pack's release within the run. */
+interface PackRelease {
+  /** The pack's view of the inputs: its own and the run's. */
+  inputs: ActionInputs
+  report: PackReport
   /** The archive's checksums (computed when first needed); none with version-id. */
   checksums?: ArchiveChecksums
-  tokens?: TokenProvider
-  uploader?: PartUploader
+  /** Undefined until created, when the pack does not exist yet. */
+  pack?: BackgroundAsset
+  choice?: VersionChoice
   ledger?: Ledger
+  processed?: ProcessedVersion
 }
 
 export async function run(): Promise<void> {
@@ -41,14 +71,12 @@ export async function run(): Promise<void> {
   try {
     const inputs = await report.phase('Checking inputs', getInputs)
     const session = (opened = authenticate(report, inputs))
-    const pack = await report.phase('Finding the asset pack', () => findAssetPack(session))
-    const choice = await report.phase('Choosing the version', () => chooseTarget(session, pack))
-    if (inputs.dryRun) return await finishDryRun(session, choice)
-    if (choice.kind === 'reuse' || choice.kind === 'existing')
-      report.recordReuse(choice, await md5Of(session, choice))
-    else await uploadArchive(session, inputs.archive!, choice.version!.id)
-    const processed = await waitForProcessing(session)
-    if (processed) await handOver(session, pack!, processed)
+    await report.phase(many(session, 'Finding the asset pack'), () => findPacks(session))
+    await report.phase(many(session, 'Choosing the version'), () => eachPack(session, chooseTarget))
+    checkReviewPlatform(session)
+    if (inputs.dryRun) return await eachPack(session, finishDryRun)
+    await eachPack(session, release)
+    await handOver(session)
   } catch (error) {
     report.fail(error)
   } finally {
@@ -56,28 +84,67 @@ export async function run(): Promise<void> {
   }
 }
 
+/** A phase's name, in the plural for a run of several packs. */
+function many({ releases }: Session, name: string): string {
+  return releases.length > 1 ? name.replace(/pack$/, 'packs').replace(/version$/, 'versions') : name
+}
+
 /** Step 2: tokens signed (and renewed) as requests need them; one client for every API call. */
-function authenticate(report: RunReport, inputs: ActionInputs): Session {
+function authenticate(report: RunReport, inputs: RunInputs): Session {
   report.describe(inputs)
   const tokens = new TokenProvider(inputs.credentials, Date.now, TOKEN_LIFETIME)
   const api = AppStoreConnectClient.create(inputs.apiBaseUrl, tokens)
-  const checksums = inputs.archive && new ArchiveChecksums(inputs.archive.path)
-  return { report, inputs, api, tokens, checksums }
+  const releases = inputs.entries.map((entry, i) => ({
+    inputs: { ...inputs, ...entry },
+    report: report.packs[i],
+    checksums: entry.archive && new ArchiveChecksums(entry.archive.path)
+  }))
+  return { report, inputs, api, tokens, releases }
 }
 
-/** Step 3. */
-async function findAssetPack({ api, inputs, report }: Session) {
-  const lookup = await findOrCreateAssetPack(api, inputs, (hosting) => (report.hosting = hosting))
-  report.recordPack(lookup)
-  return lookup.pack
+/**
+ * Runs one step for every pack at once, each with its log lines prefixed in a run of several.
+ * Every pack finishes its step; then a failure of one (or several) ends the run.
+ */
+async function eachPack(
+  session: Session,
+  step: (session: Session, release: PackRelease) => Promise<void>
+): Promise<void> {
+  const label = (r: PackRelease) =>
+    session.releases.length > 1 ? r.inputs.assetPackIdentifier : undefined
+  await Promise.all(
+    session.releases.map((r) =>
+      log
+        .forPack(label(r), () => step(session, r))
+        .catch((error: unknown) => r.report.fail(error))
+        .finally(() => (r.report.finishedAt = Date.now()))
+    )
+  )
+  const failed = session.report.packs.filter((p) => p.failure)
+  if (!failed.length) return
+  if (session.inputs.submitForReview)
+    session.report.notes.push(
+      `Nothing was submitted for App Store review: ${failed.length} of ${session.releases.length} asset pack(s) did not reach COMPLETE.`
+    )
+  const cancelled = failed.find((p) => p.failure instanceof CancelledError)
+  throw session.report.single
+    ? failed[0].failure
+    : (cancelled?.failure ?? new PacksFailedError(failed))
 }
 
-/** Step 4: the version version-id names, or the one that receives the archive. */
-async function chooseTarget(
-  { api, inputs, report, checksums }: Session,
-  pack: BackgroundAsset | undefined
-): Promise<VersionChoice> {
-  const choice = inputs.versionId
+/** Step 3: the app's packs listed once, checked for every entry before anything is written. */
+async function findPacks({ api, inputs, report, releases }: Session): Promise<void> {
+  const found = await findAssetPacks(api, inputs, (hosting) => (report.hosting = hosting))
+  found.forEach((pack, i) => {
+    releases[i].pack = pack
+    releases[i].report.recordPack({ pack, created: false })
+  })
+}
+
+/** Step 4 (reads only): the version version-id names, or the one that will receive the archive. */
+async function chooseTarget({ api }: Session, r: PackRelease): Promise<void> {
+  const { inputs, pack, checksums } = r
+  r.choice = inputs.versionId
     ? await existingVersion(api, pack!, inputs.versionId)
     : await chooseVersion(api, pack?.id, {
         reuseExisting: inputs.reuseExisting,
@@ -86,30 +153,70 @@ async function chooseTarget(
         digests: (sha256) => checksums!.get(sha256),
         run: currentRun()
       })
-  report.recordVersion(choice.version)
-  return choice
+  r.report.recordVersion(r.choice.version)
+}
+
+/** Before any write: the versions already known must fit one review submission's platform. */
+function checkReviewPlatform({ inputs, releases }: Session): void {
+  if (!inputs.submitForReview) return
+  const known = releases.filter((r) => r.choice?.version?.attributes?.platforms?.length)
+  reviewPlatformFor(
+    known.map((r) => ({
+      packId: r.pack!.id,
+      identifier: r.inputs.assetPackIdentifier,
+      version: r.choice!.version!
+    })),
+    inputs.reviewPlatform
+  )
 }
 
 /** The MD5 of the archive the version will hold: this one, or, reusing an earlier attempt's
  * version (other bytes, same content), the one Apple holds, when its checksum is an MD5. */
-async function md5Of({ checksums }: Session, choice: VersionChoice): Promise<string | undefined> {
-  if (choice.kind === 'existing') return choice.assetFile && heldMd5(choice.assetFile)
-  if (choice.kind === 'reuse' && choice.madeBy) return heldMd5(choice.assetFile)
+async function md5Of({ checksums, choice }: PackRelease): Promise<string | undefined> {
+  if (choice!.kind === 'existing') return choice!.assetFile && heldMd5(choice!.assetFile)
+  if (choice!.kind === 'reuse' && choice!.madeBy) return heldMd5(choice!.assetFile)
   return (await checksums!.get()).md5
 }
 
-async function finishDryRun(session: Session, choice: VersionChoice): Promise<void> {
-  session.report.finishDryRun(choice, await md5Of(session, choice), session.inputs.submitForReview)
+async function finishDryRun(_: Session, r: PackRelease): Promise<void> {
+  r.report.finishDryRun(r.choice!, await md5Of(r), r.inputs.submitForReview)
+}
+
+/** Steps 5–8 for one pack: its pack and version made if needed, the upload, the wait. */
+async function release(session: Session, r: PackRelease): Promise<void> {
+  const choice = r.choice!
+  if (choice.kind === 'reuse' || choice.kind === 'existing')
+    r.report.recordReuse(choice, await md5Of(r))
+  else await uploadArchive(session, r, await versionToUploadInto(session, r, choice))
+  r.processed = await waitForProcessing(session, r)
+}
+
+/** The pack (created when missing) and the version that receives the archive. */
+async function versionToUploadInto(
+  { api, inputs, report }: Session,
+  r: PackRelease,
+  choice: Extract<VersionChoice, { kind: 'create' | 'resume' }>
+): Promise<string> {
+  if (!r.pack) {
+    const lookup = await createAssetPack(api, inputs.appId, r.inputs.assetPackIdentifier)
+    r.report.recordPack(lookup)
+    if (report.hosting) report.hosting.packs++
+    r.pack = lookup.pack
+  }
+  const version =
+    choice.kind === 'resume'
+      ? choice.version
+      : await createVersion(api, r.pack!.id, choice.newestBefore)
+  r.report.recordVersion(version)
+  return version.id
 }
 
 /** Steps 5–7: manifest preflight, then the archive's parts and commit, resumable from the ledger. */
-async function uploadArchive(
-  session: Session,
-  archive: ArchiveFile,
-  versionId: string
-): Promise<void> {
-  const { api, inputs, report } = session
-  const parts = (session.uploader = PartUploader.create(inputs.uploadConcurrency))
+async function uploadArchive(session: Session, r: PackRelease, versionId: string): Promise<void> {
+  const { api } = session
+  const { inputs, report } = r
+  const archive: ArchiveFile = inputs.archive!
+  const parts = (session.uploader ??= PartUploader.create(inputs.uploadConcurrency))
   const poll = pollOptions(inputs)
   const manifest = inputs.manifest
   if (manifest) {
@@ -121,7 +228,7 @@ async function uploadArchive(
   const delivery = await report.phase(
     'Uploading the archive',
     async () => {
-      const ledger = (session.ledger = await Ledger.restore(inputs, archive, versionId))
+      const ledger = (r.ledger = await Ledger.restore(inputs, archive, versionId))
       return deliverFile(
         api,
         parts,
@@ -134,7 +241,7 @@ async function uploadArchive(
         },
         {
           stallTimeoutMs: inputs.stallTimeoutMs,
-          known: session.checksums?.known,
+          known: r.checksums?.known,
           ...ledger.hooks()
         }
       )
@@ -142,15 +249,14 @@ async function uploadArchive(
     (sent) => sent.stats.bytes
   )
   report.recordDelivery(delivery)
-  session.ledger?.settled()
+  r.ledger?.settled()
 }
 
 /** Step 8: wait for COMPLETE or FAILED (or, with wait-for-processing off, read the state once). */
-async function waitForProcessing({
-  api,
-  inputs,
-  report
-}: Session): Promise<ProcessedVersion | undefined> {
+async function waitForProcessing(
+  { api }: Session,
+  { inputs, report }: PackRelease
+): Promise<ProcessedVersion | undefined> {
   const versionId = report.outputs[Outputs.VersionId]!
   if (!inputs.waitForProcessing) {
     const now = await readVersion(api, versionId)
@@ -164,40 +270,44 @@ async function waitForProcessing({
   )
 }
 
-/** After a COMPLETE version: tell the next workflow, and submit for review when asked. */
-async function handOver(
-  { api, inputs, report }: Session,
-  pack: BackgroundAsset,
-  processed: ProcessedVersion
-): Promise<void> {
+/** After every version is COMPLETE: one event for the next workflow, one review submission. */
+async function handOver({ api, inputs, report, releases }: Session): Promise<void> {
+  if (releases.some((r) => !r.processed)) return
   const dispatch = inputs.dispatch
   if (dispatch)
     await report.phase('Sending repository_dispatch', () =>
       sendDispatch(dispatch.token, dispatch.eventType, report.dispatchPayload())
     )
   if (inputs.submitForReview) {
-    const platform = reviewPlatformFor(processed.version, inputs.reviewPlatform)
+    const candidates = releases.map((r) => ({
+      packId: r.pack!.id,
+      identifier: r.inputs.assetPackIdentifier,
+      version: r.processed!.version
+    }))
+    const platform = reviewPlatformFor(candidates, inputs.reviewPlatform)
     const review = await report.phase('Submitting for App Store review', () =>
-      submitForReview(api, inputs.appId, pack.id, processed.version, platform)
+      submitForReview(api, inputs.appId, candidates, platform)
     )
     report.recordReview(review)
   }
 }
 
-function pollOptions(inputs: ActionInputs) {
+function pollOptions(inputs: SharedInputs) {
   return { timeoutMs: inputs.processingTimeoutMs, pollIntervalMs: inputs.pollIntervalMs }
 }
 
 /** Step 9: close what is open, then outputs, annotations and the job summary — also on failure. */
 async function publish(
   report: RunReport,
-  { api, uploader, tokens, ledger }: Partial<Session>
+  { api, uploader, tokens, releases = [] }: Partial<Session>
 ): Promise<void> {
   report.retries = (api?.retries ?? 0) + (uploader?.retries ?? 0)
   report.apiRequests = api?.requests ?? 0
   report.tokensIssued = tokens?.issued ?? 0
-  await ledger?.flush()
-  report.recordLedger(ledger)
+  for (const r of releases) {
+    await r.ledger?.flush()
+    r.report.recordLedger(r.ledger, report.failure)
+  }
   await Promise.allSettled([uploader?.close(), api?.close()])
   report.publish()
   await writeSummary(report).catch((e: unknown) =>

@@ -1,6 +1,6 @@
 // Waiting on Apple: a manifest's verdict (the upload file's assetDeliveryState) and a version's
 // processing (its state), polled with backoff up to poll-interval, within processing-timeout.
-import * as core from '@actions/core'
+import * as log from './log.js'
 import {
   findIncluded,
   type AppStoreConnectClient,
@@ -34,7 +34,7 @@ async function pollUntil<T>(
     const value = await read()
     const state = stateOf(value)
     const what = name(value)
-    if (state !== last) core.info(`${what}: ${state}`)
+    if (state !== last) log.info(`${what}: ${state}`)
     last = state
     if (done(state)) return value
     const left = deadline - Date.now()

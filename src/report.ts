@@ -1,19 +1,23 @@
-// What a run found and did, gathered as it goes: the outputs, per-phase timings, Apple's messages.
-// Published once at the end (outputs, annotations, job summary), whether the run succeeded or not.
+// What a run found and did, gathered as it goes: per asset pack its outputs, timings and Apple's
+// messages (PackReport), and for the run what is shared (RunReport: the review submission, the
+// requests, the failure). Published once at the end (outputs, annotations, job summary), whether
+// the run succeeded or not.
 import * as core from '@actions/core'
 import type { BackgroundAssetVersion } from './asc/client.js'
 import type { AppHosting, PackLookup } from './asset-pack.js'
 import { Outputs } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
-import type { ActionInputs } from './inputs.js'
+import type { PackEntry, RunInputs } from './inputs.js'
 import type { ReviewResult } from './review.js'
 import type { VersionChoice } from './version.js'
-import { CancelledError, InputError, ProcessingFailedError } from './errors.js'
+import { CancelledError, InputError, PacksFailedError, ProcessingFailedError } from './errors.js'
 import type { Ledger } from './ledger.js'
+import * as log from './log.js'
 
 export interface Phase {
   name: string
+  startedAt: number
   ms: number
   /** Bytes moved in the phase, for a throughput figure. */
   bytes?: number
@@ -25,34 +29,76 @@ export interface AppleMessage {
   description?: string
 }
 
-export class RunReport {
-  readonly startedAt = Date.now()
-  readonly outputs: Partial<Record<Outputs, string>> = {}
+/** The outputs that describe one asset pack (the others describe the run's review submission). */
+type PackOutput = Exclude<
+  Outputs,
+  Outputs.ReviewSubmissionId | Outputs.ReviewSubmissionState | Outputs.Packs
+>
+
+/** The keys of one object of the `packs` output, in action.yml's order. */
+const PACKS_OUTPUT_KEYS = [
+  Outputs.AssetPackId,
+  Outputs.VersionId,
+  Outputs.Version,
+  Outputs.State,
+  Outputs.InternalBetaState,
+  Outputs.UploadFileId,
+  Outputs.ManifestUploadFileId,
+  Outputs.ArchiveMd5
+] as const
+
+/** Runs `fn` as a named phase (a log group, or a heading line inside one pack's pipeline). */
+async function timed<T>(
+  phases: Phase[],
+  name: string,
+  fn: () => Promise<T>,
+  bytesMoved?: (result: T) => number
+): Promise<T> {
+  const startedAt = Date.now()
+  let result: { value: T } | undefined
+  try {
+    result = { value: await log.group(name, fn) }
+    return result.value
+  } finally {
+    phases.push({
+      name,
+      startedAt,
+      ms: Date.now() - startedAt,
+      bytes: result && bytesMoved?.(result.value)
+    })
+  }
+}
+
+/** One asset pack of the run: what was found and done for it. */
+export class PackReport {
+  readonly outputs: Partial<Record<PackOutput, string>> = {}
   readonly phases: Phase[] = []
   readonly appleMessages: AppleMessage[] = []
+  /** Lines for the summary saying what happened beyond the table (reused, dry run, …). */
+  readonly notes: string[] = []
   readonly warnings: string[] = []
-  appId?: string
-  assetPackIdentifier?: string
-  archiveName?: string
-  archiveSize?: number
-  dryRun = false
-  retries = 0
-  apiRequests = 0
-  tokensIssued = 0
-  /** A line for the summary saying what happened beyond the table (reused, dry run, …). */
-  notes: string[] = []
+  readonly startedAt = Date.now()
+  finishedAt?: number
   failure?: Error
-  /** The app's Apple-hosted storage, now and with this archive. */
-  hosting?: AppHosting
 
-  set(output: Outputs, value: string | undefined): void {
+  constructor(readonly entry: PackEntry) {}
+
+  get identifier(): string {
+    return this.entry.assetPackIdentifier
+  }
+
+  set(output: PackOutput, value: string | undefined): void {
     if (value !== undefined) this.outputs[output] = value
+  }
+
+  phase<T>(name: string, fn: () => Promise<T>, bytesMoved?: (result: T) => number): Promise<T> {
+    return timed(this.phases, name, fn, bytesMoved)
   }
 
   recordPack({ pack, created }: PackLookup): void {
     this.set(Outputs.AssetPackId, pack?.id)
     if (created)
-      this.notes.push(`The asset pack '${this.assetPackIdentifier}' did not exist and was created.`)
+      this.notes.push(`The asset pack '${this.identifier}' did not exist and was created.`)
   }
 
   /** The version's identity and last seen state, with Apple's non-fatal messages. */
@@ -76,34 +122,6 @@ export class RunReport {
     }
   }
 
-  /** Runs one pipeline phase in a log group and records its duration. */
-  async phase<T>(
-    name: string,
-    fn: () => Promise<T>,
-    bytesMoved?: (result: T) => number
-  ): Promise<T> {
-    const started = Date.now()
-    let result: { value: T } | undefined
-    try {
-      result = { value: await core.group(name, fn) }
-      return result.value
-    } finally {
-      this.phases.push({
-        name,
-        ms: Date.now() - started,
-        bytes: result && bytesMoved?.(result.value)
-      })
-    }
-  }
-
-  describe(inputs: ActionInputs): void {
-    this.appId = inputs.appId
-    this.assetPackIdentifier = inputs.assetPackIdentifier
-    this.archiveName = inputs.archive?.fileName
-    this.archiveSize = inputs.archive?.size
-    this.dryRun = inputs.dryRun
-  }
-
   finishDryRun(choice: VersionChoice, md5: string | undefined, review: boolean): void {
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, String(choice.kind === 'reuse' || choice.kind === 'existing'))
@@ -120,7 +138,7 @@ export class RunReport {
     this.notes.push(
       `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${review ? ', then submit it for App Store review' : ''}. Nothing was written.`
     )
-    core.info(this.notes[this.notes.length - 1])
+    log.info(this.notes[this.notes.length - 1])
   }
 
   /** A version handed over without an upload; `md5` is that of the archive it holds, when known. */
@@ -141,28 +159,6 @@ export class RunReport {
     )
   }
 
-  /** What a repository_dispatch tells the next workflow about this release. */
-  dispatchPayload(): DispatchPayload {
-    const o = this.outputs
-    return {
-      appId: this.appId ?? '',
-      assetPackIdentifier: this.assetPackIdentifier ?? '',
-      versionId: o[Outputs.VersionId] ?? '',
-      version: o[Outputs.Version] ?? '',
-      state: o[Outputs.State] ?? ''
-    }
-  }
-
-  recordReview(review: ReviewResult): void {
-    this.set(Outputs.ReviewSubmissionId, review.submission.id)
-    this.set(Outputs.ReviewSubmissionState, review.submission.attributes?.state)
-    this.notes.push(
-      review.alreadySubmitted
-        ? `The version was already in review submission ${review.submission.id} (${review.submission.attributes?.state}); nothing was changed.`
-        : `Submitted for App Store review in ${review.reusedDraft ? "the app's open draft" : 'a new submission'} ${review.submission.id} (${review.submission.attributes?.state}).`
-    )
-  }
-
   recordDelivery(delivery: Delivery): void {
     this.set(Outputs.UploadFileId, delivery.uploadFile.id)
     this.set(Outputs.ArchiveMd5, delivery.digests.md5)
@@ -173,12 +169,12 @@ export class RunReport {
       )
   }
 
-  /** Cancelled runs say what was left and whether a re-run resumes. */
-  recordLedger(ledger: Ledger | undefined): void {
-    if (!(this.failure instanceof CancelledError)) return
-    const sent = ledger?.current.sentParts.length ?? 0
+  /** Cancelled uploads say what was left and whether a re-run resumes. */
+  recordLedger(ledger: Ledger | undefined, runFailure: Error | undefined): void {
+    if (!((this.failure ?? runFailure) instanceof CancelledError) || !ledger) return
+    const sent = ledger.current.sentParts.length
     this.notes.push(
-      ledger?.active
+      ledger.active
         ? `Cancelled with ${sent} part(s) of the archive accepted by App Store Connect. The resume ledger was saved: a re-run sends only the parts that are left.`
         : `Cancelled with ${sent} part(s) of the archive accepted. Without a cache service there is no resume ledger: a re-run uploads into the same version from the start.`
     )
@@ -186,12 +182,90 @@ export class RunReport {
 
   fail(error: unknown): void {
     this.failure = error instanceof Error ? error : new Error(String(error))
-    core.debug(`${(error as Error)?.stack ?? String(error)}`)
+    core.debug(`${this.identifier}: ${(error as Error)?.stack ?? String(error)}`)
     if (error instanceof ProcessingFailedError) this.appleMessages.push(...error.messages)
+  }
+
+  /** This pack's object in the `packs` output: every key, null when not known. */
+  packsOutput(): Record<string, string | boolean | null> {
+    const known = (key: PackOutput) => this.outputs[key] || null
+    return {
+      'asset-pack-identifier': this.identifier,
+      ...Object.fromEntries(PACKS_OUTPUT_KEYS.map((key) => [key, known(key)])),
+      reused: this.outputs[Outputs.Reused] === 'true'
+    }
+  }
+}
+
+export class RunReport {
+  readonly startedAt = Date.now()
+  readonly outputs: Partial<Record<Outputs, string>> = {}
+  readonly phases: Phase[] = []
+  readonly warnings: string[] = []
+  /** One per entry, in input order. */
+  packs: PackReport[] = []
+  appId?: string
+  dryRun = false
+  retries = 0
+  apiRequests = 0
+  tokensIssued = 0
+  /** Lines for the summary about the whole run (the review submission, …). */
+  notes: string[] = []
+  failure?: Error
+  /** The app's Apple-hosted storage, now and with this run's archives. */
+  hosting?: AppHosting
+
+  /** A run-level phase, in a log group. */
+  phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return timed(this.phases, name, fn)
+  }
+
+  describe(inputs: RunInputs): void {
+    this.appId = inputs.appId
+    this.dryRun = inputs.dryRun
+    this.packs = inputs.entries.map((entry) => new PackReport(entry))
+  }
+
+  /** The run's one asset pack, when it has exactly one (the single-value outputs describe it). */
+  get single(): PackReport | undefined {
+    return this.packs.length === 1 ? this.packs[0] : undefined
+  }
+
+  /** What a repository_dispatch tells the next workflow about this release. */
+  dispatchPayload(): DispatchPayload {
+    const packs = this.packs.map((p) => ({
+      assetPackIdentifier: p.identifier,
+      versionId: p.outputs[Outputs.VersionId] ?? '',
+      version: p.outputs[Outputs.Version] ?? '',
+      state: p.outputs[Outputs.State] ?? ''
+    }))
+    return { appId: this.appId ?? '', ...(this.single ? packs[0] : {}), packs }
+  }
+
+  recordReview(review: ReviewResult): void {
+    this.outputs[Outputs.ReviewSubmissionId] = review.submission.id
+    if (review.submission.attributes?.state)
+      this.outputs[Outputs.ReviewSubmissionState] = review.submission.attributes.state
+    const what = this.single ? 'The version was' : `The ${this.packs.length} versions were`
+    this.notes.push(
+      review.alreadySubmitted
+        ? `${what} already in review submission ${review.submission.id} (${review.submission.attributes?.state}); nothing was changed.`
+        : `Submitted for App Store review in ${review.reusedDraft ? "the app's open draft" : 'a new submission'} ${review.submission.id} (${review.submission.attributes?.state}).`
+    )
+  }
+
+  fail(error: unknown): void {
+    this.failure = error instanceof Error ? error : new Error(String(error))
+    core.debug(`${(error as Error)?.stack ?? String(error)}`)
   }
 
   /** Outputs (every one known), then annotations; the step fails when the run did. */
   publish(): void {
+    const single = this.single
+    if (single)
+      for (const [name, value] of Object.entries(single.outputs)) core.setOutput(name, value)
+    if (this.packs.length)
+      core.setOutput(Outputs.Packs, JSON.stringify(this.packs.map((p) => p.packsOutput())))
     for (const [name, value] of Object.entries(this.outputs)) core.setOutput(name, value)
     const error = this.failure
     if (!error) return
@@ -202,6 +276,11 @@ export class RunReport {
       )
       return
     }
+    if (error instanceof PacksFailedError)
+      for (const pack of error.failed)
+        core.error(`${pack.identifier}: ${pack.failure?.message}`, {
+          title: `Asset pack ${pack.identifier} failed`
+        })
     core.setFailed(error.message)
   }
 }

@@ -2,7 +2,7 @@
 // review submission with a backgroundAssetVersion item: reuse the app's open draft for the
 // platform (submitted with whatever it already holds) or create one, add the version, submit.
 // External TestFlight review of asset packs has no API.
-import * as core from '@actions/core'
+import * as log from './log.js'
 import type {
   AppStoreConnectClient,
   BackgroundAssetVersion,
@@ -11,6 +11,7 @@ import type {
   Platform
 } from './asc/client.js'
 import { AscApiError } from './errors.js'
+import { MAX_PACKS_PER_REVIEW } from './inputs.js'
 
 export interface ReviewResult {
   submission: ReviewSubmission
@@ -18,6 +19,13 @@ export interface ReviewResult {
   alreadySubmitted: boolean
   /** An existing draft was used (and submitted with the items it held). */
   reusedDraft: boolean
+}
+
+/** A COMPLETE version to submit, with its pack. */
+export interface ReviewCandidate {
+  packId: string
+  identifier: string
+  version: BackgroundAssetVersion
 }
 
 /** States in which a submission still holds its items for review. */
@@ -28,26 +36,37 @@ const OPEN: ReviewSubmissionState[] = [
   'UNRESOLVED_ISSUES'
 ]
 
-/** The version's platform for the submission: the input's, or the version's only one. */
+const label = ({ version, identifier }: ReviewCandidate) =>
+  `version ${version.attributes?.version} of '${identifier}'`
+
+/** The versions' one platform for the submission: the input's, or each version's only one. */
 export function reviewPlatformFor(
-  version: BackgroundAssetVersion,
+  candidates: ReviewCandidate[],
   requested: Platform | undefined
 ): Platform {
-  const platforms = version.attributes?.platforms ?? []
-  if (requested) {
-    if (platforms.length && !platforms.includes(requested)) {
-      throw new Error(
-        `review-platform: version ${version.attributes?.version} is for ${platforms.join(', ')}, not ${requested}.`
-      )
+  const found = new Set<Platform>()
+  for (const candidate of candidates) {
+    const platforms = candidate.version.attributes?.platforms ?? []
+    const version = label(candidate)
+    if (requested) {
+      if (platforms.length && !platforms.includes(requested))
+        throw new Error(
+          `review-platform: ${version} is for ${platforms.join(', ')}, not ${requested}.`
+        )
+      continue
     }
-    return requested
+    if (platforms.length !== 1)
+      throw new Error(
+        `review-platform: ${version} is for ${platforms.join(', ') || 'no platform'}; a review submission is for one platform — set review-platform (${platforms.join(' or ') || 'IOS, MAC_OS, TV_OS, VISION_OS'}).`
+      )
+    found.add(platforms[0])
   }
-  if (platforms.length !== 1) {
+  if (requested) return requested
+  if (found.size > 1)
     throw new Error(
-      `review-platform: version ${version.attributes?.version} is for ${platforms.join(', ') || 'no platform'}; a review submission is for one platform — set review-platform (${platforms.join(' or ') || 'IOS, MAC_OS, TV_OS, VISION_OS'}).`
+      `submit-for-review: the versions are for different platforms (${[...found].join(', ')}), and Apple's review submission is for one platform. Release each platform's packs in their own step.`
     )
-  }
-  return platforms[0]
+  return [...found][0]
 }
 
 function explain(error: AscApiError): Error {
@@ -61,68 +80,106 @@ function explain(error: AscApiError): Error {
   return error
 }
 
+/** Where each version already is (a re-run): the open submission holding it, if any. */
+async function placedVersions(
+  client: AppStoreConnectClient,
+  appId: string,
+  candidates: ReviewCandidate[]
+): Promise<Map<string, ReviewSubmission>> {
+  const open = await client.listReviewSubmissions(appId, OPEN)
+  const placed = new Map<string, ReviewSubmission>()
+  for (const { version } of candidates) {
+    const item = open.items.find(
+      (i) =>
+        i.relationships?.backgroundAssetVersion?.data?.id === version.id &&
+        i.attributes?.state !== 'REMOVED'
+    )
+    const submission =
+      item &&
+      open.submissions.find((s) => s.relationships?.items?.data?.some((i) => i.id === item.id))
+    if (submission) placed.set(version.id, submission)
+  }
+  return placed
+}
+
+/** Apple's draft rules: one version per pack, at most 10 packs in a submission. */
+async function checkDraft(
+  client: AppStoreConnectClient,
+  draft: ReviewSubmission,
+  platform: Platform,
+  adding: ReviewCandidate[]
+): Promise<void> {
+  const { versions } = await client.listReviewSubmissionItems(draft.id)
+  const ours = new Set(adding.map((c) => c.version.id))
+  for (const candidate of adding) {
+    const sibling = versions.find(
+      (v) => v.relationships?.backgroundAsset?.data?.id === candidate.packId && !ours.has(v.id)
+    )
+    if (sibling)
+      throw new Error(
+        `The app's ${platform} review draft ${draft.id} already holds version ${sibling.attributes?.version} of '${candidate.identifier}', and Apple takes one version per pack in a submission. ` +
+          'Remove that item in App Store Connect (or submit the draft first), then run again.'
+      )
+  }
+  const held = versions.filter((v) => !ours.has(v.id)).length
+  if (held + adding.length > MAX_PACKS_PER_REVIEW)
+    throw new Error(
+      `The app's ${platform} review draft ${draft.id} holds ${held} asset pack version(s); with these ${adding.length} it would hold ${held + adding.length}, and Apple's review submissions hold at most ${MAX_PACKS_PER_REVIEW} asset packs. Submit or trim the draft in App Store Connect, then run again.`
+    )
+}
+
 // Long on purpose: Apple's review rules (reuse the draft, one open submission per version, cancel
 // only what this run created) are a sequence whose order matters.
+/** Puts every version in one review submission and submits it once. */
 export async function submitForReview(
   client: AppStoreConnectClient,
   appId: string,
-  packId: string,
-  version: BackgroundAssetVersion,
+  candidates: ReviewCandidate[],
   platform: Platform
 ): Promise<ReviewResult> {
-  // A re-run: the version may already be in an open submission.
-  const open = await client.listReviewSubmissions(appId, OPEN)
-  const mine = open.items.find(
-    (item) =>
-      item.relationships?.backgroundAssetVersion?.data?.id === version.id &&
-      item.attributes?.state !== 'REMOVED'
-  )
-  if (mine) {
-    const submission = open.submissions.find((s) =>
-      s.relationships?.items?.data?.some((i) => i.id === mine.id)
+  // A re-run: versions may already be in an open submission (a submitted one, or the draft).
+  const placed = await placedVersions(client, appId, candidates)
+  const inReview = [...placed.values()].filter((s) => s.attributes?.state !== 'READY_FOR_REVIEW')
+  if (inReview.length === candidates.length) {
+    const submission = inReview[0]
+    log.info(
+      `${candidates.length === 1 ? `Version ${candidates[0].version.attributes?.version} is` : 'The versions are'} already in review submission ${submission.id} (${submission.attributes?.state}); nothing to do.`
     )
-    if (submission) {
-      core.info(
-        `Version ${version.attributes?.version} is already in review submission ${submission.id} (${submission.attributes?.state}); nothing to do.`
-      )
-      return { submission, alreadySubmitted: true, reusedDraft: false }
-    }
+    return { submission, alreadySubmitted: true, reusedDraft: false }
   }
+  for (const [versionId, s] of placed)
+    if (s.attributes?.state !== 'READY_FOR_REVIEW')
+      log.info(
+        `Version ${versionId} is already in review submission ${s.id} (${s.attributes?.state}); left there.`
+      )
   const drafts = await client.listReviewSubmissions(appId, ['READY_FOR_REVIEW'], platform)
   let submission = drafts.submissions[0]
   const created = !submission
+  const adding = candidates.filter((c) => !placed.has(c.version.id))
   if (submission) {
-    const { versions } = await client.listReviewSubmissionItems(submission.id)
-    const sibling = versions.find(
-      (v) => v.relationships?.backgroundAsset?.data?.id === packId && v.id !== version.id
-    )
-    if (sibling) {
-      throw new Error(
-        `The app's ${platform} review draft ${submission.id} already holds version ${sibling.attributes?.version} of this asset pack, and Apple takes one version per pack in a submission. ` +
-          'Remove that item in App Store Connect (or submit the draft first), then run again.'
-      )
-    }
-    core.info(
-      `Adding version ${version.attributes?.version} to the app's open ${platform} review draft ${submission.id}.`
+    await checkDraft(client, submission, platform, adding)
+    log.info(
+      `Adding ${adding.map(label).join(', ') || 'nothing more'} to the app's open ${platform} review draft ${submission.id}.`
     )
   } else {
     submission = await client.createReviewSubmission(appId, platform)
-    core.info(`Created review submission ${submission.id} for ${platform}.`)
+    log.info(`Created review submission ${submission.id} for ${platform}.`)
   }
   try {
-    await client.addBackgroundAssetVersionToReview(submission.id, version.id)
+    for (const { version } of adding)
+      await client.addBackgroundAssetVersionToReview(submission.id, version.id)
   } catch (error) {
     // Never touch a draft someone else prepared; withdraw only what this run made.
     if (created) {
       await client.updateReviewSubmission(submission.id, { canceled: true }).then(
-        () => core.info(`Canceled review submission ${submission.id}, which this run had created.`),
+        () => log.info(`Canceled review submission ${submission.id}, which this run had created.`),
         (e: unknown) =>
-          core.warning(`Could not cancel review submission ${submission.id}: ${String(e)}`)
+          log.warning(`Could not cancel review submission ${submission.id}: ${String(e)}`)
       )
     }
     throw error instanceof AscApiError ? explain(error) : error
   }
-  const submitted = await client.updateReviewSubmission(submission.id, { submitted: true })
-  core.info(`Submitted review submission ${submitted.id}: ${submitted.attributes?.state}.`)
-  return { submission: submitted, alreadySubmitted: false, reusedDraft: !created }
+  const result = await client.updateReviewSubmission(submission.id, { submitted: true })
+  log.info(`Submitted review submission ${result.id}: ${result.attributes?.state}.`)
+  return { submission: result, alreadySubmitted: false, reusedDraft: !created }
 }

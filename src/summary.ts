@@ -1,14 +1,16 @@
-// The job summary: a status line, one table, Apple's messages, the timings, and what produced it.
+// The job summary: a status line, one table (the pack's fields, or a row per pack of several),
+// Apple's messages, the timings, and what produced it.
 import * as core from '@actions/core'
 import { loadGithubClient } from './bundles/loader.js'
 import { Outputs } from './constants.js'
 import {
   CancelledError,
   InputError,
+  PacksFailedError,
   ProcessingFailedError,
   ProcessingTimeoutError
 } from './errors.js'
-import type { RunReport } from './report.js'
+import { PackReport, type AppleMessage, type Phase, type RunReport } from './report.js'
 import { formatDecimalSize, formatSize } from './format.js'
 import { APP_HOSTING_LIMIT_BYTES, HOSTING_LIMIT_TEXT, MAX_PACKS_PER_APP } from './asset-pack.js'
 
@@ -28,11 +30,11 @@ async function provenance(): Promise<string | undefined> {
   return `Built from <code>${escape(ref)}</code> at <code>${sha.slice(0, 12)}</code> · <a href="${run}">run ${runId}${runAttempt > 1 ? ` (attempt ${runAttempt})` : ''}</a>`
 }
 
-/** The app's Apple-hosted storage against Apple's 200 GB, with this archive counted. */
-function hostingText({ hosting }: RunReport): string {
+/** The app's Apple-hosted storage against Apple's 200 GB, with this run's archives counted. */
+function hostingText({ hosting, packs }: RunReport): string {
   if (!hosting) return '—'
   const share = Math.round((hosting.withArchiveBytes / APP_HOSTING_LIMIT_BYTES) * 100)
-  return `${formatDecimalSize(hosting.withArchiveBytes)} of ${HOSTING_LIMIT_TEXT} (${share} %) with this archive · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
+  return `${formatDecimalSize(hosting.withArchiveBytes)} of ${HOSTING_LIMIT_TEXT} (${share} %) with ${packs.length === 1 ? 'this archive' : 'these archives'} · ${hosting.packs} of ${MAX_PACKS_PER_APP} asset packs`
 }
 
 /** What the user does now, for the failures whose remedy is known. */
@@ -45,12 +47,15 @@ function nextStep(failure: Error): string | undefined {
     return 'App Store Connect is still processing: re-run this job later; it waits for the same version and uploads nothing.'
   if (failure instanceof CancelledError)
     return 'Re-run the job: it picks up the same version and sends only what is missing.'
+  if (failure instanceof PacksFailedError)
+    return 'The other asset packs were released and are listed above: fix the failed ones and run again; a re-run reuses the versions that are COMPLETE and uploads nothing for them.'
   return undefined
 }
 
-function statusLine(report: RunReport): string {
-  const o = report.outputs
-  const pack = report.assetPackIdentifier ?? 'asset pack'
+function statusLine(report: RunReport, single: PackReport | undefined): string {
+  if (!single) return statusLineOfMany(report)
+  const o = single.outputs
+  const pack = single.identifier || 'asset pack'
   if (report.failure instanceof CancelledError)
     return `⏹️ ${pack}: cancelled — a re-run picks up where this one stopped`
   if (report.failure)
@@ -60,13 +65,27 @@ function statusLine(report: RunReport): string {
   return `✅ ${pack} ${verb} version ${o[Outputs.Version] ?? '?'} — ${o[Outputs.State] ?? 'uploaded'}${o[Outputs.InternalBetaState] ? `, internal testing ${o[Outputs.InternalBetaState]}` : ''}`
 }
 
-/** The table's rows: what was released, and how. */
-function rows(report: RunReport): [string, string][] {
-  const o = report.outputs
+function statusLineOfMany(report: RunReport): string {
+  const n = report.packs.length
+  const failed = report.packs.filter((p) => p.failure)
+  if (report.failure instanceof CancelledError)
+    return `⏹️ ${n} asset packs: cancelled — a re-run picks up where this one stopped`
+  if (failed.length)
+    return `❌ ${failed.length} of ${n} asset packs failed: ${failed.map((p) => p.identifier).join(', ')}`
+  if (report.failure) return `❌ ${n} asset packs: failed`
+  if (report.dryRun) return `🧪 ${n} asset packs: dry run passed — nothing was written`
+  const review = report.outputs[Outputs.ReviewSubmissionState]
+  return `✅ ${n} asset packs released — ${report.packs.map((p) => `${p.identifier} ${p.outputs[Outputs.Version] ?? '?'}`).join(', ')}${review ? `; review ${review}` : ''}`
+}
+
+/** The single pack's table rows: what was released, and how. */
+function rows(report: RunReport, pack: PackReport): [string, string][] {
+  const o = pack.outputs
+  const archive = pack.entry.archive
   return [
     [
       'Asset pack',
-      `${report.assetPackIdentifier ?? '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`
+      `${pack.identifier || '—'}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`
     ],
     [
       'Version',
@@ -76,8 +95,8 @@ function rows(report: RunReport): [string, string][] {
     ['Internal beta', o[Outputs.InternalBetaState] || '—'],
     [
       'Archive',
-      report.archiveSize !== undefined
-        ? `${escape(report.archiveName ?? '')} · ${formatSize(report.archiveSize)} (${report.archiveSize.toLocaleString('en-US')} bytes)`
+      archive
+        ? `${escape(archive.fileName)} · ${formatSize(archive.size)} (${archive.size.toLocaleString('en-US')} bytes)`
         : '—'
     ],
     ['App storage', hostingText(report)],
@@ -90,6 +109,12 @@ function rows(report: RunReport): [string, string][] {
           ? 'no'
           : '—'
     ],
+    ...runRows(report)
+  ]
+}
+
+function runRows(report: RunReport): [string, string][] {
+  return [
     [
       'Retries',
       `${report.retries} (${report.apiRequests} API requests, ${report.tokensIssued} token(s) signed)`
@@ -98,46 +123,130 @@ function rows(report: RunReport): [string, string][] {
   ]
 }
 
-export async function writeSummary(report: RunReport): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
-  const summary = core.summary.addHeading(escape(statusLine(report)), 3)
+/** One row per pack of a run of several. */
+function packRows(report: RunReport): string[][] {
+  return report.packs.map((p) => {
+    const o = p.outputs
+    const state = p.failure && !o[Outputs.State] ? 'failed' : (o[Outputs.State] ?? '—')
+    return [
+      `${escape(p.identifier)}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`,
+      o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—',
+      `${p.failure ? '❌ ' : ''}${state}`,
+      o[Outputs.InternalBetaState] || '—',
+      p.entry.archive ? formatSize(p.entry.archive.size) : '—',
+      o[Outputs.Reused] === 'true' ? 'yes' : o[Outputs.Reused] === 'false' ? 'no' : '—',
+      p.finishedAt ? seconds(p.finishedAt - p.startedAt) : '—'
+    ]
+  })
+}
+
+function addMessages(
+  summary: typeof core.summary,
+  messages: AppleMessage[],
+  heading: string
+): void {
+  if (!messages.length) return
+  summary.addRaw(`<p><strong>${escape(heading)}</strong></p>`, true)
+  summary.addList(
+    messages.map(
+      (m) => `${m.level}: <code>${escape(m.code ?? '—')}</code> ${escape(m.description ?? '')}`
+    )
+  )
+}
+
+function addError(summary: typeof core.summary, failure: Error, heading = 'Error'): void {
+  // Apple's messages get their own list below; the error block keeps the sentence around them.
+  const message =
+    failure instanceof ProcessingFailedError
+      ? failure.message.split('\n')[0].replace(/:$/, '.')
+      : failure.message
+  summary.addRaw(`<p><strong>${escape(heading)}</strong></p><pre>${escape(message)}</pre>`, true)
+}
+
+function addTimings(summary: typeof core.summary, phases: Phase[]): void {
+  if (!phases.length) return
+  const text = [...phases]
+    .sort((a, b) => a.startedAt - b.startedAt)
+    .map(
+      (p) =>
+        `${escape(p.name)} ${seconds(p.ms)}${p.bytes ? ` (${formatSize(p.bytes / Math.max(p.ms / 1000, 0.001))}/s)` : ''}`
+    )
+  summary.addRaw(`<p><strong>Timings</strong> · ${text.join(' · ')}</p>`, true)
+}
+
+function addList(summary: typeof core.summary, heading: string, items: string[]): void {
+  if (!items.length) return
+  summary.addRaw(`<p><strong>${heading}</strong></p>`, true)
+  summary.addList(items.map(escape))
+}
+
+/** A run of one pack: its table of fields, its messages and notes, the timings. */
+function writeSinglePack(summary: typeof core.summary, report: RunReport, pack: PackReport): void {
   summary.addTable([
     [
       { data: 'Field', header: true },
       { data: 'Value', header: true }
     ],
-    ...rows(report)
+    ...rows(report, pack)
   ])
-  if (report.failure) {
-    // Apple's messages get their own list below; the error block keeps the sentence around them.
-    const message =
-      report.failure instanceof ProcessingFailedError
-        ? report.failure.message.split('\n')[0].replace(/:$/, '.')
-        : report.failure.message
-    summary.addRaw(`<p><strong>Error</strong></p><pre>${escape(message)}</pre>`, true)
-    const next = nextStep(report.failure)
+  const failure = pack.failure ?? report.failure
+  if (failure) {
+    addError(summary, failure)
+    const next = nextStep(failure)
     if (next) summary.addRaw(`<p><strong>Next step</strong> · ${escape(next)}</p>`, true)
   }
-  if (report.appleMessages.length) {
-    summary.addRaw('<p><strong>Messages from App Store Connect</strong></p>', true)
-    summary.addList(
-      report.appleMessages.map(
-        (m) => `${m.level}: <code>${escape(m.code ?? '—')}</code> ${escape(m.description ?? '')}`
-      )
-    )
+  addMessages(summary, pack.appleMessages, 'Messages from App Store Connect')
+  addList(summary, 'Warnings', [...report.warnings, ...pack.warnings])
+  for (const note of [...pack.notes, ...report.notes])
+    summary.addRaw(`<p>${escape(note)}</p>`, true)
+  addTimings(summary, [...report.phases, ...pack.phases])
+}
+
+/** A run of several packs: a row per pack, the review submission, then each pack's details. */
+function writeManyPacks(summary: typeof core.summary, report: RunReport): void {
+  summary.addTable([
+    ['Asset pack', 'Version', 'State', 'Internal beta', 'Size', 'Reused', 'Time'].map((data) => ({
+      data,
+      header: true
+    })),
+    ...packRows(report)
+  ])
+  const review = report.outputs[Outputs.ReviewSubmissionId]
+  summary.addRaw(
+    `<p><strong>Review submission</strong> · ${review ? `<code>${review}</code> ${report.outputs[Outputs.ReviewSubmissionState] ?? ''}` : '—'}</p>`,
+    true
+  )
+  if (report.failure && !(report.failure instanceof PacksFailedError))
+    addError(summary, report.failure)
+  for (const pack of report.packs) {
+    if (pack.failure && !(pack.failure instanceof CancelledError))
+      addError(summary, pack.failure, `${pack.identifier}: error`)
+    addMessages(summary, pack.appleMessages, `${pack.identifier}: messages from App Store Connect`)
+    addList(summary, `${escape(pack.identifier)}: warnings`, pack.warnings)
+    for (const note of pack.notes)
+      summary.addRaw(`<p>${escape(`${pack.identifier}: ${note}`)}</p>`, true)
   }
-  if (report.warnings.length) {
-    summary.addRaw('<p><strong>Warnings</strong></p>', true)
-    summary.addList(report.warnings.map(escape))
-  }
+  const next = report.failure && nextStep(report.failure)
+  if (next) summary.addRaw(`<p><strong>Next step</strong> · ${escape(next)}</p>`, true)
+  addList(summary, 'Warnings', report.warnings)
   for (const note of report.notes) summary.addRaw(`<p>${escape(note)}</p>`, true)
-  if (report.phases.length) {
-    const phases = report.phases.map(
-      (p) =>
-        `${escape(p.name)} ${seconds(p.ms)}${p.bytes ? ` (${formatSize(p.bytes / Math.max(p.ms / 1000, 0.001))}/s)` : ''}`
-    )
-    summary.addRaw(`<p><strong>Timings</strong> · ${phases.join(' · ')}</p>`, true)
-  }
+  summary.addRaw(
+    `<p><strong>App storage</strong> · ${hostingText(report)} · ${runRows(report)
+      .map(([k, v]) => `<strong>${k}</strong> ${v}`)
+      .join(' · ')}</p>`,
+    true
+  )
+  addTimings(summary, report.phases)
+}
+
+export async function writeSummary(report: RunReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  // Before the inputs are read (an input error) there is no pack yet: the table is empty then.
+  const single =
+    report.single ?? (report.packs.length ? undefined : new PackReport({ assetPackIdentifier: '' }))
+  const summary = core.summary.addHeading(escape(statusLine(report, single)), 3)
+  if (single) writeSinglePack(summary, report, single)
+  else writeManyPacks(summary, report)
   const origin = await provenance()
   if (origin) summary.addRaw(`<p>${origin}</p>`, true)
   await summary.write()

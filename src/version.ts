@@ -3,7 +3,7 @@
 // already holds these exact bytes is reused (no upload); the newest version, when a run died
 // before uploading into it, is resumed; otherwise a new version is created — and a create that
 // got no answer is never repeated blindly.
-import * as core from '@actions/core'
+import * as log from './log.js'
 import type { Digests } from './archive.js'
 import { AscApiError } from './errors.js'
 import {
@@ -28,7 +28,8 @@ export type VersionChoice =
   | { kind: 'resume'; version: BackgroundAssetVersion }
   /** The version version-id names: handed over as it is. */
   | { kind: 'existing'; version: BackgroundAssetVersion; assetFile?: BackgroundAssetUploadFile }
-  | { kind: 'create'; version?: BackgroundAssetVersion }
+  /** A new version: created later (createVersion), after every pack's checks. */
+  | { kind: 'create'; version?: BackgroundAssetVersion; newestBefore: number }
 
 export interface VersionChoiceOptions {
   reuseExisting: boolean
@@ -67,23 +68,25 @@ async function newestVersion(
 }
 
 /** Creates a version; after a create with no answer, the version it made (if it did) is used. */
-function createVersion(
+export async function createVersion(
   client: AppStoreConnectClient,
   packId: string,
   newestBefore: number
 ): Promise<BackgroundAssetVersion> {
-  return writeWithoutRepeats(
+  const created = await writeWithoutRepeats(
     'POST /v1/backgroundAssetVersions',
     () => client.createVersion(packId),
     async () => {
       const newest = await newestVersion(client, packId)
       if (!newest || number(newest) <= newestBefore) return undefined
       if (newest.attributes?.state !== 'AWAITING_UPLOAD') return undefined
-      core.info(`The create did take effect: version ${newest.attributes.version} (${newest.id}).`)
+      log.info(`The create did take effect: version ${newest.attributes.version} (${newest.id}).`)
       return newest
     },
     'listing the versions before creating again'
   )
+  log.info(`Created version ${created.attributes?.version} (${created.id}).`)
+  return created
 }
 
 interface HeldArchive {
@@ -140,13 +143,13 @@ function earlierAttempt(thisRun: VersionSurvey['thisRun']): VersionChoice | unde
   const made = `Version ${version.attributes?.version} was made by attempt ${run.attempt} of this run (${run.runId})`
   const state = version.attributes?.state
   if (state === 'PROCESSING' || state === 'COMPLETE') {
-    core.info(
+    log.info(
       `${made}; reusing it (${state}): its archive was built from the same commit, so nothing is uploaded.`
     )
     return { kind: 'reuse', version, assetFile: file, madeBy: run }
   }
   if (state === 'FAILED')
-    core.info(`${made} and FAILED, which is final; this attempt makes a new version.`)
+    log.info(`${made} and FAILED, which is final; this attempt makes a new version.`)
   return undefined
 }
 
@@ -159,11 +162,11 @@ async function sameBytes(
   const sha256 = sameSize.some(
     (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
   )
-  core.info(`${sameSize.length} version(s) hold an archive of the same size; comparing checksums.`)
+  log.info(`${sameSize.length} version(s) hold an archive of the same size; comparing checksums.`)
   const digests = await options.digests(sha256)
   const match = sameSize.find((c) => holds(c.file, digests))
   if (!match) return undefined
-  core.info(
+  log.info(
     `Version ${match.version.attributes?.version} already holds this archive (${match.version.attributes?.state}); no upload needed.`
   )
   return { kind: 'reuse', version: match.version, assetFile: match.file }
@@ -200,35 +203,31 @@ export async function existingVersion(
     throw new Error(
       `version-id: version ${number} of '${identifier}' is ${state}: ${state === 'FAILED' ? 'its processing failed' : 'nothing was uploaded into it'}, so there is nothing to hand over. Release an archive with archive-path instead.`
     )
-  core.info(
+  log.info(
     `Version ${number} of '${identifier}' (${versionId}) is ${state}: handing it over; nothing is uploaded.`
   )
   const assetFile = findIncluded(response.included, version.relationships?.assetFile?.data)
   return { kind: 'existing', version, assetFile }
 }
 
+/** Reads only: what receives the archive; a version to create is made later (createVersion). */
 export async function chooseVersion(
   client: AppStoreConnectClient,
   packId: string | undefined,
   options: VersionChoiceOptions
 ): Promise<VersionChoice> {
-  if (!packId) return { kind: 'create' }
+  if (!packId) return { kind: 'create', newestBefore: 0 }
   const { newest, thisRun, sameSize } = await survey(client, packId, options)
   if (options.reuseExisting) {
     const reused = earlierAttempt(thisRun) ?? (await sameBytes(sameSize, options))
     if (reused) return reused
     if (newest?.attributes?.state === 'AWAITING_UPLOAD') {
-      core.info(
+      log.info(
         `Version ${newest.attributes.version} is AWAITING_UPLOAD (an earlier run stopped before its upload); uploading into it.`
       )
       return { kind: 'resume', version: newest }
     }
   }
-  if (options.dryRun) {
-    core.info(`Dry run: a new version (${number(newest) + 1}) would be created.`)
-    return { kind: 'create' }
-  }
-  const created = await createVersion(client, packId, number(newest))
-  core.info(`Created version ${created.attributes?.version} (${created.id}).`)
-  return { kind: 'create', version: created }
+  if (options.dryRun) log.info(`Dry run: a new version (${number(newest) + 1}) would be created.`)
+  return { kind: 'create', newestBefore: number(newest) }
 }

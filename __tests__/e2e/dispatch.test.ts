@@ -61,7 +61,15 @@ test('a COMPLETE version sends repository_dispatch with the payload and the toke
             assetPackIdentifier: IDENTIFIER,
             versionId: run.outputs['version-id'],
             version: '1',
-            state: 'COMPLETE'
+            state: 'COMPLETE',
+            packs: [
+              {
+                assetPackIdentifier: IDENTIFIER,
+                versionId: run.outputs['version-id'],
+                version: '1',
+                state: 'COMPLETE'
+              }
+            ]
           }
         }
       }

@@ -69,7 +69,7 @@ test('the 101st asset pack is refused before the create', async () => {
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(
-    /::error::asset-pack-identifier: app \d+ already has 100 asset packs, Apple's limit of 100 per app, so 'forest-level-2' cannot be created/
+    /::error::asset-pack-identifier: app \d+ already has 100 asset packs; with 'forest-level-2' it would have 101, over Apple's limit of 100 per app/
   )
   expect(writes(h)).toEqual([])
   // 100 packs take one page of 200: still one listing.

@@ -19,7 +19,8 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
   expect(run.exitCode).toBe(0)
   const [version] = h.sim.store.versions.values()
   const [archive] = assetFiles(h)
-  expect(run.outputs).toEqual({
+  const { packs, ...single } = run.outputs
+  expect(single).toEqual({
     'asset-pack-id': version.packId,
     'version-id': version.id,
     version: '1',
@@ -30,6 +31,15 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
     'archive-md5': h.pack.md5,
     reused: 'false'
   })
+  // The packs output of a single-pack run: the same figures, one object.
+  expect(JSON.parse(packs)).toEqual([
+    {
+      'asset-pack-identifier': IDENTIFIER,
+      ...single,
+      'version-id': version.id,
+      reused: false
+    }
+  ])
   expect(archive.operations.length).toBeGreaterThan(4)
   expect(archive.committedChecksums?.file).toEqual({ hash: h.pack.md5, algorithm: 'MD5' })
   expect(run.summary).toContain('released as version 1')

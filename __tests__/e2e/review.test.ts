@@ -90,7 +90,7 @@ test("a draft already holding another version of the same pack: fail with Apple'
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(
-    /already holds version 1 of this asset pack, and Apple takes one version per pack/
+    /already holds version 1 of 'forest-level-2', and Apple takes one version per pack/
   )
   expect(draft).toMatchObject({ state: 'READY_FOR_REVIEW' })
   expect(itemsOf(h, draft.id)).toHaveLength(1)

@@ -2,7 +2,7 @@
 // runners often reach the internet only through a proxy: HTTPS_PROXY/HTTP_PROXY route requests
 // through it, NO_PROXY exempts hosts (undici's EnvHttpProxyAgent rules). Routing, the log line and
 // error messages all ask `proxyFor()`, so what the log says is what happens.
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import { Agent, Dispatcher, Pool, ProxyAgent } from 'undici'
 import { describeCause } from '../errors.js'
 
@@ -158,7 +158,7 @@ function announce(url: URL, proxy: ProxySetting | undefined): void {
   if (!proxyVariable(url.protocol) || announced.has(url.host)) return
   announced.add(url.host)
   // The proxy's host only: its URL may carry credentials.
-  core.info(
+  log.info(
     proxy
       ? `Requests to ${url.host} go through the proxy ${hostOf(proxy)}.`
       : `Requests to ${url.host} go directly (NO_PROXY).`

@@ -2,8 +2,8 @@
 // cancellation, and the log line "attempt n of N failed (…); retrying in X s". Callers say only
 // which failures are retryable, under which policy (the toolkit cache package's retry(name, fn,
 // classify) is the model). API calls, part uploads and uncertain writes all go through it.
+import * as log from '../log.js'
 import { setTimeout as delay } from 'node:timers/promises'
-import * as core from '@actions/core'
 import { cancellation } from '../cancellation.js'
 import { UncertainOutcomeError } from '../errors.js'
 
@@ -63,7 +63,7 @@ export async function retry<T>(
       if (failed >= policy.attempts) throw retryable.giveUp?.(failed) ?? error
       options.onRetry?.()
       const delayMs = backoffMs(failed, policy)
-      core.info(
+      log.info(
         `${name}: attempt ${failed} of ${policy.attempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`
       )
       await sleep(delayMs, signal)

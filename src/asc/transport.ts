@@ -1,7 +1,7 @@
 // The transport under the App Store Connect client: one JSON:API call (token, pacing, Apple's
 // error documents, the retry policy), paging through links.next on the API's own origin, and the
 // X-Rate-Limit budgets. Only this module sends API requests.
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import { request, type Dispatcher } from 'undici'
 import type { TokenProvider } from './auth.js'
 import { cancellation } from '../cancellation.js'
@@ -210,7 +210,7 @@ export class Transport {
     const delayMs = scaledMs(
       Math.min(30_000, Math.ceil(3_600_000 / Math.max(budget!.remaining, 1)))
     )
-    core.info(
+    log.info(
       `Rate limit budget low (${this.budgetText()}); waiting ${(delayMs / 1000).toFixed(1)} s before the next request`
     )
     await sleep(delayMs, cancellation)

@@ -1,5 +1,5 @@
 // Upload progress in the log: percent, MiB/s and ETA at most every few seconds.
-import * as core from '@actions/core'
+import * as log from '../log.js'
 import { formatSize } from '../format.js'
 import type { PartReader } from './part-reader.js'
 
@@ -42,7 +42,7 @@ export class Progress {
     for (const stream of this.active) sent += stream.bytesRead
     const rate = sent / ((Date.now() - this.started) / 1000)
     const eta = rate > 0 ? Math.ceil((this.total - sent) / rate) : '?'
-    core.info(
+    log.info(
       `${this.label}: ${formatSize(sent)} of ${formatSize(this.total)} (${Math.floor((sent / this.total) * 100)}%), ${formatSize(rate)}/s, about ${eta} s left`
     )
   }

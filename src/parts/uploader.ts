@@ -1,5 +1,7 @@
 // Sends a file's bytes to the upload operations of its reservation: PUTs each part, streamed from
-// disk, through a bounded worker pool, retrying a part on 5xx, 429, network errors and stalls.
+// disk, through a bounded pool of part slots shared by every file of the run (several packs
+// upload at once within upload-concurrency), retrying a part on 5xx, 429, network errors and
+// stalls.
 // Upload URLs are pre-signed: the API's Authorization header is never sent to them.
 import { setMaxListeners } from 'node:events'
 import { request, type Dispatcher } from 'undici'
@@ -24,15 +26,43 @@ export interface UploadOptions {
   stallTimeoutMs: number
 }
 
+/**
+ * The run's part slots: at most `concurrency` parts in flight across every upload, each slot with
+ * its read buffers (so memory does not grow with the number of packs). Waiters are served in turn.
+ */
+class PartSlots {
+  private readonly free: BufferRing[] = []
+  private readonly waiting: ((ring: BufferRing) => void)[] = []
+  private made = 0
+
+  constructor(private readonly concurrency: number) {}
+
+  acquire(): Promise<BufferRing> {
+    const ring =
+      this.free.pop() ??
+      (this.made < this.concurrency ? (this.made++, new BufferRing()) : undefined)
+    return ring ? Promise.resolve(ring) : new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  release(ring: BufferRing): void {
+    const next = this.waiting.shift()
+    if (next) next(ring)
+    else this.free.push(ring)
+  }
+}
+
 export class PartUploader {
   retries = 0
+  private readonly slots: PartSlots
 
   private constructor(
     private readonly dispatcher: Dispatcher,
     private readonly concurrency: number
-  ) {}
+  ) {
+    this.slots = new PartSlots(concurrency)
+  }
 
-  /** One connection per worker, kept alive across parts. */
+  /** One connection per slot, kept alive across parts; one uploader serves the whole run. */
   static create(concurrency: number): PartUploader {
     return new PartUploader(
       createDispatcher({
@@ -63,10 +93,16 @@ export class PartUploader {
     const retriesBefore = this.retries
     let firstError: unknown
     const worker = async () => {
-      const ring = new BufferRing()
-      for (let part = queue.shift(); part && !stop.aborted; part = queue.shift()) {
-        await this.uploadPart(source, part, ring, progress, stop, options)
-        options.onPartSent?.(part.partNumber)
+      while (queue.length && !stop.aborted) {
+        const ring = await this.slots.acquire()
+        try {
+          const part = queue.shift()
+          if (!part || stop.aborted) return
+          await this.uploadPart(source, part, ring, progress, stop, options)
+          options.onPartSent?.(part.partNumber)
+        } finally {
+          this.slots.release(ring)
+        }
       }
     }
     await Promise.all(
