@@ -45,6 +45,8 @@ export interface Simulator {
   readonly securityViolations: string[]
   /** Counts of injected faults by kind. */
   readonly faultsInjected: Record<string, number>
+  /** The most storage PUT bodies received at once. */
+  readonly maxPutsInFlight: number
   seedPack(seed: SimulatorOptions['packs'][number]): PackRecord
   seedReviewSubmission(seed: SeededSubmission): ReviewSubmissionRecord
   /** The simulator's clock (the machine's plus `clockOffsetMs`). */
@@ -137,6 +139,9 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     contractViolations,
     securityViolations,
     faultsInjected: faults.injected,
+    get maxPutsInFlight() {
+      return storage.maxInFlight
+    },
     seedPack,
     seedReviewSubmission: (seed) => review.seed(options.appId, seed),
     now,

@@ -80,8 +80,13 @@ export interface ProcessingPolicy {
   manifestMs: number
   /** Never leave PROCESSING. */
   neverFinish: boolean
-  /** Make every ASSET fail processing with these details. */
-  failWith?: { errors: StateMessage[]; warnings?: StateMessage[]; infos?: StateMessage[] }
+  /** Make every ASSET (or only those of the pack `identifier`) fail processing with these details. */
+  failWith?: {
+    errors: StateMessage[]
+    warnings?: StateMessage[]
+    infos?: StateMessage[]
+    identifier?: string
+  }
 }
 
 export interface FaultPolicy {

@@ -40,7 +40,12 @@ export class Processing {
     const pack = this.sim.store.packs.get(version.packId)!
     this.later(processing.assetMs + this.faults.processingDelayMs(pack.identifier), async () => {
       const head = file.assembly!.head.toString('latin1')
-      const errors: StateMessage[] = [...(processing.failWith?.errors ?? [])]
+      const failWith =
+        processing.failWith?.identifier === undefined ||
+        processing.failWith.identifier === pack.identifier
+          ? processing.failWith
+          : undefined
+      const errors: StateMessage[] = [...(failWith?.errors ?? [])]
       if (!ARCHIVE_SIGNATURES.some((s) => head.startsWith(s))) {
         errors.push({
           code: 'ASSET_PACK_INVALID_ARCHIVE',
@@ -51,8 +56,8 @@ export class Processing {
         version.state = 'FAILED'
         version.stateDetails = {
           errors,
-          warnings: processing.failWith?.warnings ?? [],
-          infos: processing.failWith?.infos ?? []
+          warnings: failWith?.warnings ?? [],
+          infos: failWith?.infos ?? []
         }
         file.deliveryState = 'FAILED'
         file.errors = errors

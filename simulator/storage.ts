@@ -295,6 +295,9 @@ export async function receivePart(
  */
 export class StorageEndpoint {
   private readonly totalBandwidth: Bandwidth
+  private inFlight = 0
+  /** The most part bodies received at once (what the client's concurrency bound allows). */
+  maxInFlight = 0
 
   constructor(
     private readonly store: Store,
@@ -351,12 +354,13 @@ export class StorageEndpoint {
     }
     const resetAfter = this.faults.storageResetAfter(op.length)
     const fail = this.faults.storageFails()
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight)
     const part = await receivePart(req, res, {
       assembly: file.assembly,
       slot: op,
       resetAfter,
       limits: [new Bandwidth(this.options.faults.bandwidthPerConnection), this.totalBandwidth]
-    })
+    }).finally(() => this.inFlight--)
     if (!part) {
       log.status = res.headersSent ? res.statusCode : 0
       return

@@ -438,12 +438,13 @@ const describeValue = (value: unknown) =>
  * raw entries, or undefined after adding why the text is not such a list.
  */
 function parsePacks(text: string, problems: Problems): RawEntry[] | undefined {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  const document = parseDocument(text, { uniqueKeys: true })
   if (document.errors.length) {
+    // The first line of yaml's message names the problem and where ("… at line 2, column 19").
     for (const error of document.errors)
       problems.add(
         Inputs.Packs,
-        `is not valid YAML: ${error.message.split('\n')[0]}${error.linePos ? ` (line ${error.linePos[0].line}, column ${error.linePos[0].col})` : ''}.`
+        `is not valid YAML: ${error.message.split('\n')[0].replace(/:$/, '')}.`
       )
     return undefined
   }
