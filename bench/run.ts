@@ -2,7 +2,9 @@
 // connection, 20 ms per request, 8 MiB parts) by running dist/index.js as the runner would, and
 // compares each run with the ideal and with a sequential baseline (the peers' way: the same
 // operations PUT one at a time). Writes bench/results/*.json and a throughput chart (SVG).
-//   npm run bench [-- --sizes 1,4 --concurrency 1,2,4,8,16]
+// A many-packs case releases 4 packs of 256 MiB in one step (`packs`), 20 s of processing each,
+// against Σ(ideal upload) + one processing, and against the same packs released one by one.
+//   npm run bench [-- --sizes 1,4 --concurrency 1,2,4,8,16 --cases single,many]
 import { createHash, randomFillSync } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
@@ -28,9 +30,13 @@ const LATENCY_S = 0.02
 const PART = 8 * MiB
 const RESULTS = new URL('./results/', import.meta.url)
 
-function arg(name: string, fallback: string): number[] {
+function text(name: string, fallback: string): string[] {
   const i = process.argv.indexOf(`--${name}`)
-  return (i >= 0 ? process.argv[i + 1] : fallback).split(',').map(Number)
+  return (i >= 0 ? process.argv[i + 1] : fallback).split(',')
+}
+
+function arg(name: string, fallback: string): number[] {
+  return text(name, fallback).map(Number)
 }
 
 /** A real (not sparse) archive: one AA01 file entry whose contents are pseudo-random blocks. */
@@ -211,6 +217,72 @@ async function measure(path: string, size: number, concurrency: number): Promise
   }
 }
 
+const MANY_PACKS = 4
+const MANY_PACK_SIZE = 256 * MiB
+const PROCESSING_S = 20
+
+interface ManyPacksCase {
+  packs: number
+  packMiB: number
+  processingS: number
+  wallS: number
+  /** Σ(ideal upload of each pack at the default concurrency) + one processing wait. */
+  idealS: number
+  ratio: number
+  /** The same packs released one after another, one step each. */
+  oneByOneS: number
+  peakRssMB: number
+}
+
+/** Runs the action once with `packs` (or one pack), waiting for the processing. */
+async function releasePacks(
+  sim: Simulator,
+  paths: string[]
+): Promise<{ wallS: number; rssMB: number }> {
+  const entries = paths.map((archivePath, i) => ({ identifier: `bench-${i + 1}`, archivePath }))
+  const inputs = simulatorInputs(sim, entries[0], { 'poll-interval': '2s' })
+  if (entries.length > 1) {
+    delete inputs['asset-pack-identifier']
+    delete inputs['archive-path']
+    inputs.packs = JSON.stringify(
+      entries.map((e) => ({ 'asset-pack-identifier': e.identifier, 'archive-path': e.archivePath }))
+    )
+  }
+  const run = await runAction(inputs, { timeoutMs: 1_200_000 })
+  if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
+  return { wallS: run.durationMs / 1000, rssMB: (run.peakRssBytes ?? 0) / 1e6 }
+}
+
+async function manyPacks(dir: string): Promise<ManyPacksCase> {
+  const paths: string[] = []
+  for (let i = 0; i < MANY_PACKS; i++) {
+    const path = join(dir, `many-${i + 1}.aar`)
+    await writeArchive(path, MANY_PACK_SIZE)
+    paths.push(path)
+  }
+  const profile = { ...WIDE_AREA, processing: { assetMs: PROCESSING_S * 1000 } }
+  const together = await startSimulator(profile)
+  const many = await releasePacks(together, paths).finally(() => together.close())
+  let oneByOneS = 0
+  const alone = await startSimulator(profile)
+  try {
+    for (const path of paths) oneByOneS += (await releasePacks(alone, [path])).wallS
+  } finally {
+    await alone.close()
+  }
+  const idealS = MANY_PACKS * ideal(MANY_PACK_SIZE, 8, 0).upload + PROCESSING_S
+  return {
+    packs: MANY_PACKS,
+    packMiB: MANY_PACK_SIZE / MiB,
+    processingS: PROCESSING_S,
+    wallS: many.wallS,
+    idealS,
+    ratio: many.wallS / idealS,
+    oneByOneS,
+    peakRssMB: many.rssMB
+  }
+}
+
 function chart(points: Case[], baselineMiBs: number): string {
   const w = 640
   const h = 360
@@ -270,6 +342,34 @@ async function hashing(path: string): Promise<Record<string, number>> {
 
 const dir = await mkdtemp(join(tmpdir(), 'asset-pack-bench-'))
 try {
+  const which = text('cases', 'single,many')
+  const result: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    profile: { linkMiBs: LINK / MiB, latencyMs: LATENCY_S * 1000, partMiB: PART / MiB }
+  }
+  if (which.includes('single')) Object.assign(result, await singlePackCases())
+  if (which.includes('many')) {
+    process.stderr.write(
+      `${MANY_PACKS} packs × ${MANY_PACK_SIZE / MiB} MiB, ${PROCESSING_S} s processing each…\n`
+    )
+    const many = await manyPacks(dir)
+    result.manyPacks = many
+    console.log(
+      `\nmany packs: ${many.packs} × ${many.packMiB} MiB, ${many.processingS} s processing each: ${many.wallS.toFixed(1)} s in one step; ideal Σ upload + one processing ${many.idealS.toFixed(1)} s (${many.ratio.toFixed(2)}×); one by one ${many.oneByOneS.toFixed(1)} s (${(many.oneByOneS / many.wallS).toFixed(1)}× longer); peak RSS ${many.peakRssMB.toFixed(0)} MB`
+    )
+  }
+  await mkdir(RESULTS, { recursive: true })
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  await writeFile(new URL(`bench-${stamp}.json`, RESULTS), JSON.stringify(result, null, 2))
+  await writeFile(new URL('latest.json', RESULTS), JSON.stringify(result, null, 2))
+  console.log(`\nwrote bench/results/latest.json and bench-${stamp}.json`)
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
+
+/** One pack of each size, at each concurrency; the sequential baseline; hashing speed. */
+async function singlePackCases(): Promise<Record<string, unknown>> {
   const sizes = arg('sizes', '1,4')
   const concurrencies = arg('concurrency', '1,2,4,8,16')
   const cases: Case[] = []
@@ -319,22 +419,8 @@ try {
   console.log(`bundle: dist/index.js ${(bundleBytes / 1e6).toFixed(2)} MB`)
   for (const [name, value] of Object.entries(hashes)) console.log(`${name}: ${value.toFixed(0)}`)
 
-  await mkdir(RESULTS, { recursive: true })
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-  const result = {
-    date: new Date().toISOString(),
-    node: process.version,
-    profile: { linkMiBs: LINK / MiB, latencyMs: LATENCY_S * 1000, partMiB: PART / MiB },
-    cases,
-    baseline: { seconds: baselineS },
-    hashing: hashes,
-    bundleBytes
-  }
-  await writeFile(new URL(`bench-${stamp}.json`, RESULTS), JSON.stringify(result, null, 2))
-  await writeFile(new URL('latest.json', RESULTS), JSON.stringify(result, null, 2))
   const curve = cases.filter((c) => c.sizeGiB === sizes[0])
+  await mkdir(RESULTS, { recursive: true })
   await writeFile(new URL('throughput.svg', RESULTS), chart(curve, (sizes[0] * 1024) / baselineS))
-  console.log(`\nwrote bench/results/latest.json, bench-${stamp}.json and throughput.svg`)
-} finally {
-  await rm(dir, { recursive: true, force: true })
+  return { cases, baseline: { seconds: baselineS }, hashing: hashes, bundleBytes }
 }

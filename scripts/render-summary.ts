@@ -17,10 +17,12 @@ export function renderSummary(html: string): string {
       const rows = [...token.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) =>
         [...r[1].matchAll(/<t[hd]>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]))
       )
-      const width = Math.max(...rows.map((r) => r[0].length))
+      const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+      const line = (cells: string[]) =>
+        `  ${cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c]) : cell)).join('  ')}`
       for (const [i, row] of rows.entries()) {
-        lines.push(`  ${row[0].padEnd(width)}  ${row[1] ?? ''}`)
-        if (i === 0) lines.push(`  ${'-'.repeat(width)}  ${'-'.repeat(30)}`)
+        lines.push(line(row))
+        if (i === 0) lines.push(line(widths.map((w) => '-'.repeat(Math.min(w, 30)))))
       }
     } else if (token.startsWith('<ul') || token.startsWith('<details')) {
       const summary = /<summary>([\s\S]*?)<\/summary>/.exec(token)?.[1]
