@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
-import { DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
+import { ACTION_NODE, DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
+import { execFileSync } from 'node:child_process'
 import { hashFile } from '../src/archive.js'
 import { fileEntryHeader } from '../scripts/sample-pack.js'
 import {
@@ -158,10 +159,11 @@ async function measureMedian(
   path: string,
   size: number,
   concurrency: number,
-  runs: number
+  runs: number,
+  node = ACTION_NODE
 ): Promise<Case> {
   const samples: Case[] = []
-  for (let i = 0; i < runs; i++) samples.push(await measure(path, size, concurrency))
+  for (let i = 0; i < runs; i++) samples.push(await measure(path, size, concurrency, node))
   samples.sort((a, b) => a.uploadS - b.uploadS)
   const median = samples[Math.floor(samples.length / 2)]
   return {
@@ -172,7 +174,12 @@ async function measureMedian(
   }
 }
 
-async function measure(path: string, size: number, concurrency: number): Promise<Case> {
+async function measure(
+  path: string,
+  size: number,
+  concurrency: number,
+  node = ACTION_NODE
+): Promise<Case> {
   const sim = await startSimulator(WIDE_AREA)
   try {
     const started = Date.now()
@@ -185,6 +192,7 @@ async function measure(path: string, size: number, concurrency: number): Promise
       // As on a runner: the summary names the repository, commit and run.
       {
         timeoutMs: 1_200_000,
+        node,
         env: {
           GITHUB_REPOSITORY: 'octo/game',
           GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
@@ -390,6 +398,25 @@ async function singlePackCases(): Promise<Record<string, unknown>> {
     process.stderr.write(`${gib} GiB at concurrency 8…\n`)
     cases.push(await measure(files.get(gib)!, gib * GiB, 8))
   }
+  // Memory on both runtimes: the action's (ACTION_NODE, Node 24 under with-node24.mjs) measured
+  // above, and the Node that runs this script, when it is another.
+  const runtimes = [{ node: ACTION_NODE, cases: cases.filter((c) => c.concurrency === 8) }]
+  if (process.execPath !== ACTION_NODE) {
+    const other: Case[] = []
+    for (const gib of sizes) {
+      process.stderr.write(`${gib} GiB at concurrency 8 on ${process.version}…\n`)
+      other.push(
+        await measureMedian(
+          files.get(gib)!,
+          gib * GiB,
+          8,
+          gib === 1 ? SHORT_CASE_RUNS : 1,
+          process.execPath
+        )
+      )
+    }
+    runtimes.push({ node: process.execPath, cases: other })
+  }
   process.stderr.write('sequential baseline…\n')
   const baselineSim = await startSimulator(WIDE_AREA)
   const baselineS = await sequentialBaseline(baselineSim, oneGiB, sizes[0] * GiB)
@@ -417,10 +444,24 @@ async function singlePackCases(): Promise<Record<string, unknown>> {
     `process start → first API request: ${Math.max(...cases.map((c) => c.firstRequestMs)).toFixed(0)} ms (worst of ${cases.reduce((n, c) => n + (c.uploadSamplesS?.length ?? 1), 0)} runs)`
   )
   console.log(`bundle: dist/index.js ${(bundleBytes / 1e6).toFixed(2)} MB`)
+  const versions = runtimes.map((r) => ({
+    node: execFileSync(r.node, ['--version'], { encoding: 'utf8' }).trim(),
+    cases: r.cases.map((c) => ({ sizeGiB: c.sizeGiB, peakRssMB: c.peakRssMB, uploadS: c.uploadS }))
+  }))
+  for (const r of versions)
+    console.log(
+      `peak RSS on Node ${r.node} at concurrency 8: ${r.cases.map((c) => `${c.sizeGiB} GiB ${c.peakRssMB.toFixed(0)} MB`).join(', ')}`
+    )
   for (const [name, value] of Object.entries(hashes)) console.log(`${name}: ${value.toFixed(0)}`)
 
   const curve = cases.filter((c) => c.sizeGiB === sizes[0])
   await mkdir(RESULTS, { recursive: true })
   await writeFile(new URL('throughput.svg', RESULTS), chart(curve, (sizes[0] * 1024) / baselineS))
-  return { cases, baseline: { seconds: baselineS }, hashing: hashes, bundleBytes }
+  return {
+    cases,
+    runtimes: versions,
+    baseline: { seconds: baselineS },
+    hashing: hashes,
+    bundleBytes
+  }
 }

@@ -95,6 +95,8 @@ export async function runAction(
     cwd?: string
     timeoutMs?: number
     nodeArgs?: string[]
+    /** The Node.js binary that runs the action (default ACTION_NODE). */
+    node?: string
     /** Sees the running process (to signal it, as the runner does on cancel). */
     onStart?: (child: ChildProcess) => void
   } = {}
@@ -114,7 +116,7 @@ export async function runAction(
   }
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
   const started = Date.now()
-  const child = spawn(ACTION_NODE, [...(options.nodeArgs ?? []), DIST], {
+  const child = spawn(options.node ?? ACTION_NODE, [...(options.nodeArgs ?? []), DIST], {
     cwd: options.cwd ?? dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

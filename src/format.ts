@@ -11,3 +11,8 @@ export function formatSize(bytes: number): string {
 export function formatDecimalSize(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`
 }
+
+/** 1234567 as "1,234,567" — without Intl, whose ICU data would add megabytes to the process. */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+}

@@ -310,3 +310,21 @@ test('expired operations are refused before any byte is sent', async () => {
   expect(run.stdout).toMatch(/expired at .*; the reservation must be renewed/)
   expect(h.sim.requests.filter((r) => r.method === 'PUT')).toEqual([])
 })
+
+test('the summary names the tag, commit and run the runner describes', async () => {
+  const h = await setUp()
+  const run = await runAction(inputsFor(h), {
+    env: {
+      GITHUB_REPOSITORY: 'octo/game',
+      GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
+      GITHUB_REF: 'refs/tags/assets-v3',
+      GITHUB_RUN_ID: '777',
+      GITHUB_RUN_ATTEMPT: '2',
+      GITHUB_SERVER_URL: 'https://github.example.com'
+    }
+  })
+  expect(run.exitCode).toBe(0)
+  expect(run.summary).toContain(
+    'Built from <code>refs/tags/assets-v3</code> at <code>8f3e2a91c0d4</code> · <a href="https://github.example.com/octo/game/actions/runs/777/attempts/2">run 777 (attempt 2)</a>'
+  )
+})

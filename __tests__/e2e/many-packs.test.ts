@@ -219,6 +219,44 @@ test('the gated-review pattern: the first job’s packs output, given as it is, 
   expect(itemVersions(h, submission.id)).toHaveLength(2)
 }, 60_000)
 
+test('a draft that cannot take every version is left as it is: Apple’s 10 packs per submission', async () => {
+  const h = await setUp()
+  const held = Array.from({ length: 8 }, (_, i) => {
+    const pack = h.sim.seedPack({
+      identifier: `older-${i + 1}`,
+      versions: [{ state: 'COMPLETE', archive: { fileSize: 10, md5: 'a'.repeat(32) } }]
+    })
+    return [...h.sim.store.versions.values()].find((v) => v.packId === pack.id)!.id
+  })
+  const draft = h.sim.seedReviewSubmission({ platform: 'IOS', backgroundAssetVersionIds: held })
+  const packs = await writePacks(h)
+  const run = await runAction(
+    packsInputs(h, packs.map(uploadEntry), { 'submit-for-review': 'true' })
+  )
+  expect(run.exitCode).toBe(1)
+  expect(run.stdout).toMatch(
+    /review draft .* holds 8 asset pack version\(s\); with these 3 it would hold 11, and Apple's review submissions hold at most 10 asset packs/
+  )
+  expect(draft.itemIds).toHaveLength(8)
+  expect(draft.state).toBe('READY_FOR_REVIEW')
+  // The versions themselves were released and are reported.
+  const out = JSON.parse(run.outputs.packs) as Record<string, unknown>[]
+  expect(out.map((p) => p.state)).toEqual(['COMPLETE', 'COMPLETE', 'COMPLETE'])
+}, 60_000)
+
+test('a dry run of several packs writes nothing and says what each would do', async () => {
+  const h = await setUp()
+  const packs = await writePacks(h)
+  const run = await runAction(
+    packsInputs(h, packs.map(uploadEntry), { 'dry-run': 'true', 'submit-for-review': 'true' })
+  )
+  expect(run.exitCode).toBe(0)
+  expect(writes(h)).toEqual([])
+  expect(run.summary).toContain('🧪 3 asset packs: dry run passed')
+  for (const id of IDS)
+    expect(run.summary).toContain(`${id}: Dry run: inputs, key, app and asset pack are fine.`)
+}, 60_000)
+
 test('a version-id of another pack is refused before any write, naming the entry', async () => {
   const h = await setUp()
   const [forest, desert] = await writePacks(h, IDS.slice(0, 2))

@@ -34474,8 +34474,8 @@ function getOctokit(token, options, ...additionalPlugins) {
 }
 //# sourceMappingURL=github.js.map
 ;// CONCATENATED MODULE: ./src/bundles/github-entry.ts
-// @actions/github (Octokit) as its own bundle (dist/github/): only the summary's provenance line
-// and dispatch-event need it, at the end of a run.
+// @actions/github (Octokit) as its own bundle (dist/github/): only dispatch-event needs it, at the
+// end of a run.
 
 
 var __webpack_exports__context = __webpack_exports__._;
