@@ -4,14 +4,14 @@
 //
 // Why reuse is safe: undici writes each chunk to the socket and pauses the body as soon as the
 // socket holds more than its high-water mark (16 KiB), so at most a chunk or two of a part is
-// ever queued unsent. A slot comes round again 16 chunks (1 MiB) later, long after its bytes
+// ever queued unsent. A slot comes round again 8 chunks (512 KiB) later, long after its bytes
 // left the process. Were that ever to change, the commit's checksum of the whole file would
 // refuse the upload rather than let wrong bytes through.
 import { open, type FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 
 const CHUNK = 64 * 1024
-const RING_SLOTS = 16
+const RING_SLOTS = 8
 
 /** The buffers one worker reads its parts into, one part after another. */
 export class BufferRing {

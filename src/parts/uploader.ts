@@ -166,8 +166,14 @@ export class PartUploader {
     stallTimeoutMs: number
   ): Promise<void> {
     const body = new PartReader(source, part.offset, part.length, ring)
-    const stalled = new AbortController()
-    const watchdog = this.watch(body, stalled, stallTimeoutMs)
+    // One controller per attempt, tied to `stop` by a listener that goes when the attempt ends:
+    // AbortSignal.any would keep every attempt's signal alive as long as `stop` lives, memory
+    // that grows with the number of parts.
+    const attempt = new AbortController()
+    const onStop = () => attempt.abort(stop.reason)
+    if (stop.aborted) onStop()
+    else stop.addEventListener('abort', onStop, { once: true })
+    const watchdog = this.watch(body, attempt, stallTimeoutMs)
     progress.track(body)
     let succeeded = false
     try {
@@ -177,7 +183,7 @@ export class PartUploader {
         // Exactly the operation's headers, and the length so the body is not chunked.
         headers: { ...part.headers, 'content-length': String(part.length) },
         body,
-        signal: AbortSignal.any([stop, stalled.signal])
+        signal: attempt.signal
       })
       const text = await response.body.text()
       if (response.statusCode >= 200 && response.statusCode < 300) {
@@ -188,7 +194,7 @@ export class PartUploader {
       if (isRetryableStatus(response.statusCode)) throw new StorageRetryableStatus(failure)
       throw new Error(`Part ${part.partNumber} was refused by the upload storage: ${failure}`)
     } catch (error) {
-      if (stalled.signal.aborted && !stop.aborted) throw stalled.signal.reason
+      if (attempt.signal.reason instanceof StallError && !stop.aborted) throw attempt.signal.reason
       const url = new URL(part.url)
       const known =
         error instanceof StorageRetryableStatus ||
@@ -198,6 +204,7 @@ export class PartUploader {
       if (stop.aborted || known) throw error
       throw new Error(`Part ${part.partNumber} could not be sent: ${explainFailure(error, url)}`)
     } finally {
+      stop.removeEventListener('abort', onStop)
       clearInterval(watchdog)
       progress.untrack(body, succeeded)
       body.destroy()
@@ -205,7 +212,7 @@ export class PartUploader {
   }
 
   /** Aborts the attempt when the part's bytes stop moving (read from disk = taken by the socket). */
-  private watch(body: PartReader, stalled: AbortController, timeoutMs: number): NodeJS.Timeout {
+  private watch(body: PartReader, attempt: AbortController, timeoutMs: number): NodeJS.Timeout {
     let lastBytes = -1
     let lastMove = Date.now()
     return setInterval(
@@ -214,7 +221,7 @@ export class PartUploader {
           lastBytes = body.bytesRead
           lastMove = Date.now()
         } else if (Date.now() - lastMove >= timeoutMs) {
-          stalled.abort(new StallError(Math.round(timeoutMs / 1000)))
+          attempt.abort(new StallError(Math.round(timeoutMs / 1000)))
         }
       },
       Math.min(1000, timeoutMs / 4)
