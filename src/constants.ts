@@ -41,6 +41,23 @@ export enum Outputs {
   Packs = 'packs'
 }
 
+/**
+ * The keys of one object of the `packs` output, in order: the pack's identifier, the single-pack
+ * outputs that describe it, and `reused` (a boolean there).
+ */
+export const PACKS_OUTPUT_KEYS = [
+  Inputs.AssetPackIdentifier,
+  Outputs.AssetPackId,
+  Outputs.VersionId,
+  Outputs.Version,
+  Outputs.State,
+  Outputs.InternalBetaState,
+  Outputs.UploadFileId,
+  Outputs.ManifestUploadFileId,
+  Outputs.ArchiveMd5,
+  Outputs.Reused
+] as const
+
 /** Defaults as action.yml declares them (the runner passes them; these cover direct runs). */
 export const DEFAULTS = {
   [Inputs.CreateAssetPack]: 'false',

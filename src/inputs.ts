@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml'
 import { identifyArchive } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './asc/auth.js'
 import type { Platform } from './asc/client.js'
-import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY } from './constants.js'
+import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PACKS_OUTPUT_KEYS } from './constants.js'
 import { InputError } from './errors.js'
 import { formatSize } from './format.js'
 import { isLoopbackHost, proxyProblems } from './asc/http.js'
@@ -105,18 +105,11 @@ const ENTRY_KEYS: EntryKey[] = [
   Inputs.ManifestPath,
   Inputs.VersionId
 ]
-/** Keys of the `packs` output that an entry may carry and that are ignored, so that an earlier
- * job's output can be given as it is. */
-const OUTPUT_ONLY_KEYS = [
-  'asset-pack-id',
-  'version',
-  'state',
-  'internal-beta-state',
-  'upload-file-id',
-  'manifest-upload-file-id',
-  'archive-md5',
-  'reused'
-]
+/** Keys of the `packs` output an entry may carry, ignored, so an earlier job's output can be given
+ * as it is. */
+const OUTPUT_ONLY_KEYS: string[] = PACKS_OUTPUT_KEYS.filter(
+  (key) => !ENTRY_KEYS.includes(key as EntryKey)
+)
 /** Apple's limits: asset packs per app, and per review submission. */
 const MAX_ENTRIES = 100
 export const MAX_PACKS_PER_REVIEW = 10

@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import type { BackgroundAssetVersion } from './asc/client.js'
 import type { AppHosting, PackLookup } from './asset-pack.js'
-import { Outputs } from './constants.js'
+import { Inputs, Outputs, PACKS_OUTPUT_KEYS } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
 import type { PackEntry, RunInputs } from './inputs.js'
@@ -34,18 +34,6 @@ type PackOutput = Exclude<
   Outputs,
   Outputs.ReviewSubmissionId | Outputs.ReviewSubmissionState | Outputs.Packs
 >
-
-/** The keys of one object of the `packs` output, in action.yml's order. */
-const PACKS_OUTPUT_KEYS = [
-  Outputs.AssetPackId,
-  Outputs.VersionId,
-  Outputs.Version,
-  Outputs.State,
-  Outputs.InternalBetaState,
-  Outputs.UploadFileId,
-  Outputs.ManifestUploadFileId,
-  Outputs.ArchiveMd5
-] as const
 
 /** Runs `fn` as a named phase (a log group, or a heading line inside one pack's pipeline). */
 async function timed<T>(
@@ -188,12 +176,16 @@ export class PackReport {
 
   /** This pack's object in the `packs` output: every key, null when not known. */
   packsOutput(): Record<string, string | boolean | null> {
-    const known = (key: PackOutput) => this.outputs[key] || null
-    return {
-      'asset-pack-identifier': this.identifier,
-      ...Object.fromEntries(PACKS_OUTPUT_KEYS.map((key) => [key, known(key)])),
-      reused: this.outputs[Outputs.Reused] === 'true'
-    }
+    return Object.fromEntries(
+      PACKS_OUTPUT_KEYS.map((key) => [
+        key,
+        key === Inputs.AssetPackIdentifier
+          ? this.identifier
+          : key === Outputs.Reused
+            ? this.outputs[key] === 'true'
+            : this.outputs[key] || null
+      ])
+    )
   }
 }
 
