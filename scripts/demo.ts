@@ -1,15 +1,17 @@
 // `npm run demo`: the whole action against the bundled App Store Connect simulator, no Apple
 // account needed. Starts the simulator, writes a sample asset pack, runs dist/index.js as the
 // runner would with the `with:` block it prints, shows the outputs and the job summary, then runs
-// the same step again, as "Re-run jobs" would: the version is reused and nothing is uploaded.
-import { mkdtemp, rm } from 'node:fs/promises'
+// the same step again, as "Re-run jobs" would: the version is reused and nothing is uploaded;
+// last, several packs in one step (`packs`), submitted for review together.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
 import { renderSummary } from './render-summary.js'
 import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
-import { writeSamplePack } from './sample-pack.js'
+import { stringify } from 'yaml'
+import { writeSamplePack, type SamplePack } from './sample-pack.js'
 
 const IDENTIFIER = 'forest-level-2'
 
@@ -20,7 +22,13 @@ export function withBlock(inputs: Record<string, string>): string {
     .map(([name, value]) =>
       name === 'private-key'
         ? `    private-key: \${{ secrets.ASC_PRIVATE_KEY }}  # the simulator's test key`
-        : `    ${name}: ${JSON.stringify(value)}`
+        : value.includes('\n')
+          ? `    ${name}: |\n${value
+              .trimEnd()
+              .split('\n')
+              .map((line) => `      ${line}`)
+              .join('\n')}`
+          : `    ${name}: ${JSON.stringify(value)}`
     )
   return ['- uses: asset-pack-release/asset-pack-release@v1', '  with:', ...lines].join('\n')
 }
@@ -36,7 +44,9 @@ export function show(run: ActionRun): void {
   )
   console.log('── Outputs ─────────────────────────────────────────────')
   for (const [name, value] of Object.entries(run.outputs))
-    console.log(`  ${name.padEnd(24)} ${value}`)
+    console.log(
+      `  ${name.padEnd(24)} ${name === 'packs' ? JSON.stringify(JSON.parse(value), null, 2).replace(/\n/g, '\n  ') : value}`
+    )
   console.log('\n── Job summary ─────────────────────────────────────────')
   console.log(renderSummary(run.summary))
 }
@@ -60,7 +70,41 @@ async function demo(sim: Simulator, dir: string): Promise<number> {
   console.log(
     `Re-run: version ${again.outputs.version} reused (reused: ${again.outputs.reused}), ${puts() - putsBefore} part uploads sent, ${sim.store.versions.size} version in App Store Connect.`
   )
-  return first.exitCode || again.exitCode || (again.outputs.reused === 'true' ? 0 : 1)
+  const together = await severalPacks(sim, dir, pack)
+  return first.exitCode || again.exitCode || together || (again.outputs.reused === 'true' ? 0 : 1)
+}
+
+/** The first pack (reused) and two new ones in one step, with one review submission for all. */
+async function severalPacks(sim: Simulator, dir: string, forest: SamplePack): Promise<number> {
+  const others = await Promise.all(
+    ['desert-level-1', 'voices-fr'].map(async (identifier, i) => {
+      const packDir = join(dir, identifier)
+      await mkdir(packDir)
+      return writeSamplePack(packDir, { identifier, size: 3 * 1024 * 1024 + i, seed: i + 2 })
+    })
+  )
+  const entries = [forest, ...others].map((p) => ({
+    'asset-pack-identifier': p.identifier,
+    'archive-path': p.archivePath,
+    'manifest-path': p.manifestPath
+  }))
+  const inputs = simulatorInputs(sim, forest, {
+    'poll-interval': '1s',
+    'submit-for-review': 'true'
+  })
+  delete inputs['asset-pack-identifier']
+  delete inputs['archive-path']
+  delete inputs['manifest-path']
+  inputs.packs = stringify(entries)
+  console.log('\n══ Several packs in one step, reviewed together ═════════\n')
+  console.log(`${withBlock(inputs)}\n`)
+  const run = await runAction(inputs)
+  show(run)
+  const [submission] = sim.store.reviewSubmissions.values()
+  console.log(
+    `Several packs: ${entries.length} packs in one step, review submission ${submission?.id} holds ${submission?.itemIds.length} versions (${submission?.state}).`
+  )
+  return run.exitCode || (submission?.itemIds.length === entries.length ? 0 : 1)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
