@@ -122,10 +122,11 @@ async function eachPack(
   )
   const failed = session.report.packs.filter((p) => p.failure)
   if (!failed.length) return
-  if (session.inputs.submitForReview)
-    session.report.notes.push(
-      `Nothing was submitted for App Store review: ${failed.length} of ${session.releases.length} asset pack(s) did not reach COMPLETE.`
-    )
+  if (session.inputs.submitForReview) {
+    const nothing = `Nothing was submitted for App Store review: ${failed.length} of ${session.releases.length} asset pack(s) did not reach COMPLETE.`
+    session.report.notes.push(nothing)
+    log.info(nothing)
+  }
   const cancelled = failed.find((p) => p.failure instanceof CancelledError)
   throw session.report.single
     ? failed[0].failure
