@@ -3,9 +3,6 @@
 // handler builds its answers with these, so all endpoints page and link alike.
 import type { components } from '../src/asc/generated/asc-api.js'
 import { conflict } from './errors.js'
-import type { SimulatorOptions } from './options.js'
-import type { Random } from './random.js'
-import type { Store } from './store.js'
 
 /** The spec's schemas: request bodies and resources are typed with them. */
 export type Schemas = components['schemas']
@@ -30,17 +27,6 @@ export type Resource = {
   attributes?: Record<string, unknown>
   relationships?: Record<string, unknown>
   links: { self: string }
-}
-
-/** What every part of the API works with: the records, the options, chance, documents, the clock. */
-export interface SimulatorContext {
-  store: Store
-  options: SimulatorOptions
-  random: Random
-  api: JsonApi
-  now: () => number
-  /** This server's origin, for the URLs it hands out. */
-  baseUrl: () => string
 }
 
 /** Sparse fieldsets: `fields[type]=a,b` keeps only those attributes and relationships. */

@@ -7,9 +7,9 @@ import {
   type ApiRequest,
   type Handler,
   type Reply,
-  type Schemas,
-  type SimulatorContext
+  type Schemas
 } from './jsonapi.js'
+import type { SimulatorContext } from './context.js'
 import type { SeededPack } from './options.js'
 import type { PackRecord } from './store.js'
 import type { Processing } from './processing.js'

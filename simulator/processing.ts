@@ -2,7 +2,7 @@
 // pack's identifier, Apple's reported errors), an ASSET's (an Apple Archive signature, or the
 // failure a test asked for), and the internal beta release a COMPLETE version becomes.
 import type { Faults } from './faults.js'
-import type { SimulatorContext } from './jsonapi.js'
+import type { SimulatorContext } from './context.js'
 import type { Platform, StateMessage } from './options.js'
 import type { UploadFileRecord, VersionRecord } from './store.js'
 

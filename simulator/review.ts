@@ -10,9 +10,9 @@ import {
   type ApiRequest,
   type Handler,
   type Reply,
-  type Schemas,
-  type SimulatorContext
+  type Schemas
 } from './jsonapi.js'
+import type { SimulatorContext } from './context.js'
 import type { Platform } from './options.js'
 import type {
   ReviewItemRecord,

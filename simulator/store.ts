@@ -1,7 +1,7 @@
 // The simulator's App Store Connect records (apps, packs, versions, upload files, releases, review
 // submissions and their items) and their JSON:API form. Resources carry exactly the attributes
 // and relationships the spec declares for them.
-import type { Assembly } from './storage.js'
+import type { Assembly } from './assembly.js'
 import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
 import { notFound } from './errors.js'
 import {

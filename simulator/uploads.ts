@@ -10,11 +10,12 @@ import {
   type ApiRequest,
   type Handler,
   type Reply,
-  type Schemas,
-  type SimulatorContext
+  type Schemas
 } from './jsonapi.js'
+import type { SimulatorContext } from './context.js'
 import type { Processing } from './processing.js'
-import { Assembly, type UrlSigner } from './storage.js'
+import { Assembly } from './assembly.js'
+import type { UrlSigner } from './storage.js'
 import type {
   FileChecksums,
   UploadFileRecord,

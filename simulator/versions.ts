@@ -9,9 +9,9 @@ import {
   type ApiRequest,
   type Handler,
   type Reply,
-  type Schemas,
-  type SimulatorContext
+  type Schemas
 } from './jsonapi.js'
+import type { SimulatorContext } from './context.js'
 import type { PackRecord, VersionRecord } from './store.js'
 
 export class Versions {

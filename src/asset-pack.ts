@@ -6,7 +6,8 @@ import type { AppStoreConnectClient, BackgroundAsset } from './asc/client.js'
 import { AscApiError, UncertainOutcomeError } from './errors.js'
 import { formatDecimalSize } from './format.js'
 import { Inputs } from './constants.js'
-import { entryField, type RunInputs } from './inputs.js'
+import type { RunInputs } from './inputs.js'
+import { entryField } from './pack-entries.js'
 
 /**
  * Apple hosts at most 200 GB (decimal) of compressed assets per app: per pack its largest version

@@ -73,3 +73,6 @@ export const DEFAULTS = {
 } as const
 
 export const MAX_UPLOAD_CONCURRENCY = 32
+
+/** Apple's limit of asset packs (one version each) in one review submission. */
+export const MAX_PACKS_PER_REVIEW = 10

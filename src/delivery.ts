@@ -9,7 +9,7 @@ import type {
 } from './asc/client.js'
 import { writeWithoutRepeats } from './asc/retry.js'
 import { AscApiError, UploadPlanError } from './errors.js'
-import type { ManifestFile } from './inputs.js'
+import type { ManifestFile } from './pack-entries.js'
 import { waitForUploadFile, type PollOptions } from './processing.js'
 import { formatSize } from './format.js'
 import { planParts, type PartPlan } from './parts/plan.js'

@@ -1,42 +1,21 @@
 // Reads and checks every input before any request. Each problem becomes one sentence that names
-// the input; all of them are reported together.
-import { readFile, stat } from 'node:fs/promises'
-import { basename } from 'node:path'
+// the input; all of them are reported together. The asset packs themselves are pack-entries.ts.
+import { readFile } from 'node:fs/promises'
 import * as core from '@actions/core'
-import { parseDocument } from 'yaml'
-import { identifyArchive } from './archive.js'
 import { parsePrivateKey, type ApiKeyCredentials } from './asc/auth.js'
 import type { Platform } from './asc/client.js'
-import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY, PACKS_OUTPUT_KEYS } from './constants.js'
+import { DEFAULTS, Inputs, MAX_PACKS_PER_REVIEW, MAX_UPLOAD_CONCURRENCY } from './constants.js'
 import { InputError } from './errors.js'
-import { formatSize } from './format.js'
 import { isLoopbackHost, proxyProblems } from './asc/http.js'
-import { checkManifest, MANIFEST_PLATFORM_NAMES, type CheckedManifest } from './manifest.js'
-
-export interface ArchiveFile {
-  path: string
-  fileName: string
-  size: number
-  /** What the file is, for the log, such as `Apple Archive (AA01)`. */
-  kind: string
-}
-
-export interface ManifestFile extends CheckedManifest {
-  path: string
-  fileName: string
-}
-
-/** One asset pack of the run: an archive to upload, or an existing version to hand over. */
-export interface PackEntry {
-  /** The asset pack ID: the manifest's assetPackID and App Store Connect's assetPackIdentifier. */
-  assetPackIdentifier: string
-  /** The archive to upload; exactly one of this and `versionId` is set. */
-  archive?: ArchiveFile
-  /** The Manifest.json the archive was built from, when given: checked, then sent as the preflight. */
-  manifest?: ManifestFile
-  /** An existing version of the pack to wait for and hand over, instead of an upload. */
-  versionId?: string
-}
+import { input, Problems, readFileInput } from './input-reading.js'
+import { MANIFEST_PLATFORM_NAMES } from './manifest.js'
+import {
+  declaredPlatforms,
+  describeEntry,
+  entryField,
+  readEntries,
+  type PackEntry
+} from './pack-entries.js'
 
 /** Every input of the run: the entries (one, or the `packs` list) and what applies to all. */
 export interface RunInputs extends SharedInputs {
@@ -71,60 +50,16 @@ export interface SharedInputs {
   apiBaseUrl: URL
 }
 
-const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 const TRUE = ['true', 'True', 'TRUE']
 const FALSE = ['false', 'False', 'FALSE']
 
-function input(name: Inputs): string {
-  return core.getInput(name) || (DEFAULTS as Record<string, string>)[name] || ''
-}
-
 function parseDuration(text: string): number | undefined {
   const m = DURATION.exec(text.trim())
   return m ? Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS] : undefined
 }
-
-class Problems {
-  readonly list: string[] = []
-  /** `name` is an input, or a field of one `packs` entry such as packs[2].archive-path. */
-  add(name: string, sentence: string): void {
-    this.list.push(`${name}: ${sentence}`)
-  }
-}
-
-/** An entry's fields as its errors name them: the input itself, or `packs[i].<key>`. */
-type FieldName = (key: EntryKey) => string
-type EntryKey =
-  Inputs.AssetPackIdentifier | Inputs.ArchivePath | Inputs.ManifestPath | Inputs.VersionId
-const ENTRY_KEYS: EntryKey[] = [
-  Inputs.AssetPackIdentifier,
-  Inputs.ArchivePath,
-  Inputs.ManifestPath,
-  Inputs.VersionId
-]
-/** Keys of the `packs` output an entry may carry, ignored, so an earlier job's output can be given
- * as it is. */
-const OUTPUT_ONLY_KEYS: string[] = PACKS_OUTPUT_KEYS.filter(
-  (key) => !ENTRY_KEYS.includes(key as EntryKey)
-)
-/** Apple's limits: asset packs per app, and per review submission. */
-const MAX_ENTRIES = 100
-export const MAX_PACKS_PER_REVIEW = 10
-
-/** How errors name an entry's field: the single-pack input, or `packs[i].<key>` (from 1). */
-export function entryField(
-  run: Pick<RunInputs, 'fromPacksInput'>,
-  index: number,
-  key: Inputs
-): string {
-  return run.fromPacksInput ? `${Inputs.Packs}[${index + 1}].${key}` : key
-}
-
-/** An entry's raw text fields, before they are checked. */
-type RawEntry = Partial<Record<EntryKey, string>>
 
 function readBoolean(name: Inputs, problems: Problems): boolean {
   const value = input(name)
@@ -144,74 +79,6 @@ function readDuration(name: Inputs, problems: Problems, maxMs: number): number {
     return 0
   }
   return ms
-}
-
-async function readFileInput(
-  name: string,
-  path: string,
-  problems: Problems
-): Promise<number | undefined> {
-  try {
-    const info = await stat(path)
-    if (!info.isFile()) problems.add(name, `'${path}' is not a file.`)
-    else if (info.size === 0) problems.add(name, `'${path}' is empty.`)
-    else return info.size
-  } catch {
-    problems.add(name, `no file at '${path}' (relative paths start at ${process.cwd()}).`)
-  }
-  return undefined
-}
-
-/** Exactly one of archive-path (an upload) and version-id (an existing version). */
-function readTarget(raw: RawEntry, field: FieldName, problems: Problems): void {
-  const { [Inputs.ArchivePath]: archivePath, [Inputs.VersionId]: versionId } = raw
-  if (!archivePath && !versionId)
-    problems.add(
-      field(Inputs.ArchivePath),
-      `or ${field(Inputs.VersionId)} is required: archive-path is the .aar built by ba-package to upload; version-id an existing version of the pack to hand over.`
-    )
-  else if (archivePath && versionId)
-    problems.add(
-      field(Inputs.ArchivePath),
-      `and ${field(Inputs.VersionId)} are both set; give one: archive-path uploads a new archive, version-id hands over an existing version.`
-    )
-  else if (versionId && !/^[A-Za-z0-9-]+$/.test(versionId))
-    problems.add(
-      field(Inputs.VersionId),
-      `expected the version's resource ID (letters, digits and hyphens, as the version-id output gives it), got '${versionId}'.`
-    )
-  else if (versionId && raw[Inputs.ManifestPath])
-    problems.add(
-      field(Inputs.ManifestPath),
-      'goes with archive-path: a manifest is checked before its archive is uploaded, and version-id uploads nothing.'
-    )
-}
-
-async function readArchive(
-  path: string,
-  name: string,
-  problems: Problems
-): Promise<ArchiveFile | undefined> {
-  const size = await readFileInput(name, path, problems)
-  if (size === undefined) return undefined
-  const identified = await identifyArchive(path, size)
-  if ('problem' in identified) return void problems.add(name, `'${path}' ${identified.problem}`)
-  return { path, fileName: basename(path), size, kind: identified.kind }
-}
-
-async function readManifest(
-  path: string,
-  name: string,
-  identifier: string,
-  problems: Problems
-): Promise<ManifestFile | undefined> {
-  if ((await readFileInput(name, path, problems)) === undefined) return undefined
-  const checked = checkManifest(await readFile(path, 'utf8'), identifier)
-  if ('problems' in checked) {
-    for (const p of checked.problems) problems.add(name, `'${path}' ${p}`)
-    return undefined
-  }
-  return { ...checked.manifest, path, fileName: basename(path) }
 }
 
 async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | undefined> {
@@ -254,14 +121,6 @@ async function readCredentials(problems: Problems): Promise<ApiKeyCredentials | 
   const parsed = parsePrivateKey(text)
   if ('problem' in parsed) return void problems.add(source, parsed.problem)
   return { keyId, issuerId: issuerId || undefined, privateKey: parsed.key }
-}
-
-/** An entry's platforms, as its manifest declares them (none known without a manifest). */
-function declaredPlatforms(entry: PackEntry): Platform[] | undefined {
-  const names = Object.keys(MANIFEST_PLATFORM_NAMES) as Platform[]
-  return entry.manifest?.platforms
-    .map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
-    .filter((p): p is Platform => !!p)
 }
 
 // Long on purpose: review-platform's checks against every manifest, one message per case.
@@ -385,135 +244,6 @@ function readApiBaseUrl(problems: Problems): URL {
     )
   }
   return url
-}
-
-function readIdentifier(identifier: string | undefined, name: string, problems: Problems): void {
-  if (!identifier)
-    problems.add(name, "is required: the asset pack ID (the manifest's assetPackID).")
-  else if (!IDENTIFIER.test(identifier))
-    problems.add(
-      name,
-      `'${identifier}' may only contain letters, digits and hyphens, and may not start or end with a hyphen (App Store Connect refuses dots and underscores).`
-    )
-}
-
-/** One entry: its identifier, then its archive and manifest read from disk, or its version-id. */
-async function readEntry(raw: RawEntry, field: FieldName, problems: Problems): Promise<PackEntry> {
-  const assetPackIdentifier = raw[Inputs.AssetPackIdentifier] ?? ''
-  readIdentifier(assetPackIdentifier, field(Inputs.AssetPackIdentifier), problems)
-  readTarget(raw, field, problems)
-  const archivePath = raw[Inputs.ArchivePath]
-  const manifestPath = raw[Inputs.ManifestPath]
-  const upload = archivePath && !raw[Inputs.VersionId]
-  return {
-    assetPackIdentifier,
-    archive: upload
-      ? await readArchive(archivePath, field(Inputs.ArchivePath), problems)
-      : undefined,
-    manifest:
-      upload && manifestPath
-        ? await readManifest(
-            manifestPath,
-            field(Inputs.ManifestPath),
-            assetPackIdentifier,
-            problems
-          )
-        : undefined,
-    versionId: upload ? undefined : raw[Inputs.VersionId] || undefined
-  }
-}
-
-const describeValue = (value: unknown) =>
-  Array.isArray(value) ? 'a list' : value === null ? 'nothing' : `a ${typeof value}`
-
-/**
- * The `packs` input: a YAML list (JSON is YAML too) of mappings with the entry keys. Returns the
- * raw entries, or undefined after adding why the text is not such a list.
- */
-function parsePacks(text: string, problems: Problems): RawEntry[] | undefined {
-  const document = parseDocument(text, { uniqueKeys: true })
-  if (document.errors.length) {
-    // The first line of yaml's message names the problem and where ("… at line 2, column 19").
-    for (const error of document.errors)
-      problems.add(
-        Inputs.Packs,
-        `is not valid YAML: ${error.message.split('\n')[0].replace(/:$/, '')}.`
-      )
-    return undefined
-  }
-  const value: unknown = document.toJS()
-  if (!Array.isArray(value) || !value.length) {
-    problems.add(
-      Inputs.Packs,
-      `expected a YAML list of asset packs (each with asset-pack-identifier and archive-path or version-id), got ${Array.isArray(value) ? 'an empty list' : describeValue(value)}.`
-    )
-    return undefined
-  }
-  return value.map((item: unknown, i) => {
-    const at = `${Inputs.Packs}[${i + 1}]`
-    if (!item || typeof item !== 'object' || Array.isArray(item)) {
-      problems.add(
-        at,
-        `expected a mapping with the keys ${ENTRY_KEYS.join(', ')}, got ${describeValue(item)}.`
-      )
-      return {}
-    }
-    const raw: RawEntry = {}
-    for (const [key, v] of Object.entries(item as Record<string, unknown>)) {
-      if (ENTRY_KEYS.includes(key as EntryKey)) {
-        if (typeof v === 'string' || typeof v === 'number') {
-          if (String(v).trim()) raw[key as EntryKey] = String(v).trim()
-        } else if (v !== null)
-          problems.add(`${at}.${key}`, `expected text, got ${describeValue(v)}.`)
-      } else if (!OUTPUT_ONLY_KEYS.includes(key)) {
-        problems.add(at, `unknown key '${key}'; expected ${ENTRY_KEYS.join(', ')}.`)
-      }
-    }
-    return raw
-  })
-}
-
-/** The entries: the `packs` list, or the single-entry inputs; never both. */
-async function readEntries(
-  problems: Problems
-): Promise<{ entries: PackEntry[]; fromPacksInput: boolean }> {
-  const packsText = input(Inputs.Packs).trim()
-  if (!packsText) {
-    const raw: RawEntry = {}
-    for (const key of ENTRY_KEYS) if (input(key)) raw[key] = input(key)
-    return { entries: [await readEntry(raw, (key) => key, problems)], fromPacksInput: false }
-  }
-  const mixed = ENTRY_KEYS.filter((key) => input(key))
-  for (const key of mixed)
-    problems.add(
-      key,
-      `must be empty when packs is set: give it in each entry of packs (packs[1].${key}), or use the single-pack inputs without packs.`
-    )
-  const raws = parsePacks(packsText, problems) ?? []
-  if (raws.length > MAX_ENTRIES)
-    problems.add(
-      Inputs.Packs,
-      `lists ${raws.length} asset packs; Apple allows at most ${MAX_ENTRIES} per app.`
-    )
-  const entries = await Promise.all(
-    raws.map((raw, i) =>
-      readEntry(raw, (key) => entryField({ fromPacksInput: true }, i, key), problems)
-    )
-  )
-  entries.forEach((entry, i) => {
-    const first = entries.findIndex((e) => e.assetPackIdentifier === entry.assetPackIdentifier)
-    if (entry.assetPackIdentifier && first < i)
-      problems.add(
-        `${Inputs.Packs}[${i + 1}].${Inputs.AssetPackIdentifier}`,
-        `'${entry.assetPackIdentifier}' is also packs[${first + 1}]; each asset pack appears once (a run releases one version per pack).`
-      )
-  })
-  return { entries, fromPacksInput: true }
-}
-
-function describeEntry(entry: PackEntry): string {
-  const { archive, manifest } = entry
-  return `${archive ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}` : `version ${entry.versionId} of ${entry.assetPackIdentifier}`}${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}`
 }
 
 // Long on purpose: one line per input, in action.yml's order, so every input is checked in one

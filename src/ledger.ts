@@ -13,7 +13,8 @@ import type { DeliveryOptions } from './delivery.js'
 import { loadCacheClient } from './bundles/loader.js'
 import { cancellation } from './cancellation.js'
 import { describeCause } from './errors.js'
-import type { ActionInputs, ArchiveFile } from './inputs.js'
+import type { ActionInputs } from './inputs.js'
+import type { ArchiveFile } from './pack-entries.js'
 
 export interface LedgerRecord {
   schema: 1

@@ -13,13 +13,8 @@ import { Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
 import { sendDispatch } from './dispatch.js'
 import { CancelledError, PacksFailedError } from './errors.js'
-import {
-  getInputs,
-  type ActionInputs,
-  type ArchiveFile,
-  type RunInputs,
-  type SharedInputs
-} from './inputs.js'
+import { getInputs, type ActionInputs, type RunInputs, type SharedInputs } from './inputs.js'
+import type { ArchiveFile } from './pack-entries.js'
 import { Ledger } from './ledger.js'
 import * as log from './log.js'
 import { readVersion, waitForVersion, type ProcessedVersion } from './processing.js'

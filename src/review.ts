@@ -11,7 +11,7 @@ import type {
   Platform
 } from './asc/client.js'
 import { AscApiError } from './errors.js'
-import { MAX_PACKS_PER_REVIEW } from './inputs.js'
+import { MAX_PACKS_PER_REVIEW } from './constants.js'
 
 export interface ReviewResult {
   submission: ReviewSubmission

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator } from '../../simulator/index.js'
-import { MEMORY_WINDOW } from '../../simulator/storage.js'
+import { MEMORY_WINDOW } from '../../simulator/assembly.js'
 import { runAction, simulatorInputs } from '../../scripts/run-action.js'
 import { writeSparseArchive } from '../../scripts/sample-pack.js'
 
