@@ -1,8 +1,8 @@
-// `npm run screenshots`: renders the job summary of a successful and of a failed run (against the
-// simulator) as GitHub shows it, and screenshots both with headless Chromium (Debian's
-// `chromium` package) into docs/. Also keeps the log of the successful run as the runner shows it.
+// `npm run screenshots`: renders the job summary of a successful run, a failed run and a run of
+// several packs (against the simulator) as GitHub shows it, and screenshots them with headless
+// Chromium (Debian's `chromium` package) into docs/. Also keeps the logs as the runner shows them.
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,16 +29,41 @@ pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6
 details summary { cursor: pointer; }
 </style></head><body><div class="box"><header>release summary · an illustration: a run against the bundled simulator</header><div>${html}</div></div></body></html>`
 
-async function scenario(name: string, overrides: SimulatorOverrides): Promise<ActionRun> {
+/** A release of `identifiers` (one pack, or several with `packs`) against a fresh simulator. */
+async function scenario(
+  name: string,
+  overrides: SimulatorOverrides,
+  identifiers = ['forest-level-2'],
+  extra: Record<string, string> = {}
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), `screenshot-${name}-`))
   const sim = await startSimulator({ upload: { partSize: 1024 * 1024 }, ...overrides })
   try {
-    const pack = await writeSamplePack(dir, {
-      identifier: 'forest-level-2',
-      size: 6 * 1024 * 1024 + 4321
-    })
+    const packs = await Promise.all(
+      identifiers.map(async (identifier, i) => {
+        await mkdir(join(dir, identifier))
+        return writeSamplePack(join(dir, identifier), {
+          identifier,
+          size: (6 - i) * 1024 * 1024 + 4321,
+          seed: i + 1
+        })
+      })
+    )
+    const inputs = simulatorInputs(sim, packs[0], { 'poll-interval': '1s', ...extra })
+    if (packs.length > 1) {
+      delete inputs['asset-pack-identifier']
+      delete inputs['archive-path']
+      delete inputs['manifest-path']
+      inputs.packs = JSON.stringify(
+        packs.map((p) => ({
+          'asset-pack-identifier': p.identifier,
+          'archive-path': p.archivePath,
+          'manifest-path': p.manifestPath
+        }))
+      )
+    }
     return await runAction(
-      simulatorInputs(sim, pack, { 'poll-interval': '1s' }),
+      inputs,
       // What the runner provides, so the summary shows the commit and run it came from.
       {
         env: {
@@ -118,9 +143,13 @@ const failure = await scenario('failure', {
     }
   }
 })
+const many = await scenario('many-packs', {}, ['forest-level-2', 'desert-level-1', 'voices-fr'], {
+  'submit-for-review': 'true'
+})
 for (const [name, run] of [
   ['success', success],
-  ['failure', failure]
+  ['failure', failure],
+  ['many-packs', many]
 ] as const) {
   const html = join(DOCS, `summary-${name}.html`)
   await writeFile(html, PAGE(`${name} summary`, run.summary))
@@ -129,4 +158,5 @@ for (const [name, run] of [
 }
 await writeFile(join(DOCS, 'log-success.txt'), runnerLog(success))
 await writeFile(join(DOCS, 'log-failure.txt'), runnerLog(failure))
-console.log('docs/log-success.txt, docs/log-failure.txt')
+await writeFile(join(DOCS, 'log-many-packs.txt'), runnerLog(many))
+console.log('docs/log-success.txt, docs/log-failure.txt, docs/log-many-packs.txt')

@@ -183,15 +183,21 @@ async function release(session: Session, r: PackRelease): Promise<void> {
   const choice = r.choice!
   if (choice.kind === 'reuse' || choice.kind === 'existing')
     r.report.recordReuse(choice, await md5Of(r))
-  else await uploadArchive(session, r, await versionToUploadInto(session, r, choice))
+  else {
+    const versionId =
+      choice.kind === 'resume'
+        ? choice.version.id
+        : await r.report.phase('Creating the version', () => createTarget(session, r, choice))
+    await uploadArchive(session, r, versionId)
+  }
   r.processed = await waitForProcessing(session, r)
 }
 
-/** The pack (created when missing) and the version that receives the archive. */
-async function versionToUploadInto(
+/** The pack (created when missing) and a new version to receive the archive. */
+async function createTarget(
   { api, inputs, report }: Session,
   r: PackRelease,
-  choice: Extract<VersionChoice, { kind: 'create' | 'resume' }>
+  choice: Extract<VersionChoice, { kind: 'create' }>
 ): Promise<string> {
   if (!r.pack) {
     const lookup = await createAssetPack(api, inputs.appId, r.inputs.assetPackIdentifier)
@@ -199,10 +205,7 @@ async function versionToUploadInto(
     if (report.hosting) report.hosting.packs++
     r.pack = lookup.pack
   }
-  const version =
-    choice.kind === 'resume'
-      ? choice.version
-      : await createVersion(api, r.pack!.id, choice.newestBefore)
+  const version = await createVersion(api, r.pack!.id, choice.newestBefore)
   r.report.recordVersion(version)
   return version.id
 }
