@@ -216,7 +216,12 @@ export async function chooseVersion(
   packId: string | undefined,
   options: VersionChoiceOptions
 ): Promise<VersionChoice> {
-  if (!packId) return { kind: 'create', newestBefore: 0 }
+  if (!packId) {
+    log.info(
+      `The asset pack is new: its version 1 ${options.dryRun ? 'would be' : 'will be'} created.`
+    )
+    return { kind: 'create', newestBefore: 0 }
+  }
   const { newest, thisRun, sameSize } = await survey(client, packId, options)
   if (options.reuseExisting) {
     const reused = earlierAttempt(thisRun) ?? (await sameBytes(sameSize, options))
@@ -228,6 +233,10 @@ export async function chooseVersion(
       return { kind: 'resume', version: newest }
     }
   }
-  if (options.dryRun) log.info(`Dry run: a new version (${number(newest) + 1}) would be created.`)
+  log.info(
+    options.dryRun
+      ? `Dry run: a new version (${number(newest) + 1}) would be created.`
+      : `A new version (${number(newest) + 1}) will be created.`
+  )
   return { kind: 'create', newestBefore: number(newest) }
 }
