@@ -5,7 +5,11 @@
 // is here.
 import * as core from '@actions/core'
 import { ArchiveChecksums } from './archive.js'
-import { AppStoreConnectClient, type BackgroundAsset } from './asc/client.js'
+import {
+  AppStoreConnectClient,
+  type BackgroundAsset,
+  type BackgroundAssetVersion
+} from './asc/client.js'
 import { createAssetPack, findAssetPacks } from './asset-pack.js'
 import { TokenProvider } from './asc/auth.js'
 import { listenForCancellation } from './cancellation.js'
@@ -19,7 +23,7 @@ import { Ledger } from './ledger.js'
 import * as log from './log.js'
 import { readVersion, waitForVersion, type ProcessedVersion } from './processing.js'
 import { RunReport, type PackReport } from './report.js'
-import { reviewPlatformFor, submitForReview } from './review.js'
+import { reviewPlatformFor, submitForReview, type ReviewCandidate } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './parts/uploader.js'
 import {
@@ -66,8 +70,12 @@ export async function run(): Promise<void> {
   try {
     const inputs = await report.phase('Checking inputs', getInputs)
     const session = (opened = authenticate(report, inputs))
-    await report.phase(many(session, 'Finding the asset pack'), () => findPacks(session))
-    await report.phase(many(session, 'Choosing the version'), () => eachPack(session, chooseTarget))
+    await report.phase(many(session, 'Finding the asset pack', 'Finding the asset packs'), () =>
+      findPacks(session)
+    )
+    await report.phase(many(session, 'Choosing the version', 'Choosing the versions'), () =>
+      eachPack(session, chooseTarget)
+    )
     checkReviewPlatform(session)
     if (inputs.dryRun) return await eachPack(session, finishDryRun)
     await eachPack(session, release)
@@ -79,9 +87,9 @@ export async function run(): Promise<void> {
   }
 }
 
-/** A phase's name, in the plural for a run of several packs. */
-function many({ releases }: Session, name: string): string {
-  return releases.length > 1 ? name.replace(/pack$/, 'packs').replace(/version$/, 'versions') : name
+/** A phase's name: the singular for one pack, the plural for several. */
+function many({ releases }: Session, one: string, several: string): string {
+  return releases.length > 1 ? several : one
 }
 
 /** Step 2: tokens signed (and renewed) as requests need them; one client for every API call. */
@@ -157,13 +165,14 @@ function checkReviewPlatform({ inputs, releases }: Session): void {
   if (!inputs.submitForReview) return
   const known = releases.filter((r) => r.choice?.version?.attributes?.platforms?.length)
   reviewPlatformFor(
-    known.map((r) => ({
-      packId: r.pack!.id,
-      identifier: r.inputs.assetPackIdentifier,
-      version: r.choice!.version!
-    })),
+    known.map((r) => reviewCandidate(r, r.choice!.version!)),
     inputs.reviewPlatform
   )
+}
+
+/** A pack's version as the review submission takes it. */
+function reviewCandidate(r: PackRelease, version: BackgroundAssetVersion): ReviewCandidate {
+  return { packId: r.pack!.id, identifier: r.inputs.assetPackIdentifier, version }
 }
 
 /** The MD5 of the archive the version will hold: this one, or, reusing an earlier attempt's
@@ -278,11 +287,7 @@ async function handOver({ api, inputs, report, releases }: Session): Promise<voi
       sendDispatch(dispatch.token, dispatch.eventType, report.dispatchPayload())
     )
   if (inputs.submitForReview) {
-    const candidates = releases.map((r) => ({
-      packId: r.pack!.id,
-      identifier: r.inputs.assetPackIdentifier,
-      version: r.processed!.version
-    }))
+    const candidates = releases.map((r) => reviewCandidate(r, r.processed!.version))
     const platform = reviewPlatformFor(candidates, inputs.reviewPlatform)
     const review = await report.phase('Submitting for App Store review', () =>
       submitForReview(api, inputs.appId, candidates, platform)

@@ -40,7 +40,7 @@ const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 
 /** An entry's fields as its errors name them: the input itself, or `packs[i].<key>`. */
 type FieldName = (key: EntryKey) => string
-export type EntryKey =
+type EntryKey =
   Inputs.AssetPackIdentifier | Inputs.ArchivePath | Inputs.ManifestPath | Inputs.VersionId
 const ENTRY_KEYS: EntryKey[] = [
   Inputs.AssetPackIdentifier,
