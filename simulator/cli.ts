@@ -1,5 +1,7 @@
 // `npm run simulator [-- --port N] [--wide-area]`: serves the simulator on 127.0.0.1 and prints one
 // JSON line with what the action needs. Logs go to stderr; SIGINT/SIGTERM stop it and remove the key.
+// Apple's review verdicts come from another terminal, e.g.
+// `curl -X POST <baseUrl>/simulator/review-submissions/<id>/approve` (or /reject, /start-review).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,7 +29,8 @@ process.stdout.write(
   `${JSON.stringify({ baseUrl: sim.baseUrl, appId: sim.appId, keyId: sim.key.keyId, issuerId: sim.key.issuerId, privateKeyPath })}\n`
 )
 process.stderr.write(
-  `simulator: App Store Connect simulator listening on ${sim.baseUrl} (app ${sim.appId})\n`
+  `simulator: App Store Connect simulator listening on ${sim.baseUrl} (app ${sim.appId})\n` +
+    `simulator: review verdicts: curl -X POST ${sim.baseUrl}/simulator/review-submissions/<id>/approve (or /reject, /start-review)\n`
 )
 
 let stopping = false

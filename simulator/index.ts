@@ -3,13 +3,11 @@
 // together and serves them on 127.0.0.1; each concern lives in its own module.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { AppStoreReleases } from './app-store-releases.js'
 import { generateApiKey, type ApiKey } from './auth.js'
 import { ContractValidator } from './contract.js'
-import { ApiError, serverError } from './errors.js'
 import { Faults } from './faults.js'
 import { JsonApi } from './jsonapi.js'
 import { resolveOptions, type SimulatorOptions, type SimulatorOverrides } from './options.js'
@@ -18,9 +16,11 @@ import { Processing } from './processing.js'
 import { Random } from './random.js'
 import { Review, type SeededSubmission } from './review.js'
 import { ApiRouter, type LoggedRequest } from './router.js'
+import { serve } from './server.js'
 import { StorageEndpoint, UrlSigner } from './storage.js'
 import { Store, type PackRecord, type ReviewSubmissionRecord } from './store.js'
 import { Uploads } from './uploads.js'
+import { Verdicts } from './verdicts.js'
 import { Versions } from './versions.js'
 
 export * from './options.js'
@@ -49,6 +49,17 @@ export interface Simulator {
   readonly maxPutsInFlight: number
   seedPack(seed: SimulatorOptions['packs'][number]): PackRecord
   seedReviewSubmission(seed: SeededSubmission): ReviewSubmissionRecord
+  /**
+   * Apple's verdicts on a submitted review submission (WAITING_FOR_REVIEW or IN_REVIEW); also at
+   * `POST /simulator/review-submissions/{id}/approve`, `/reject` and `/start-review`.
+   * Approved: its versions' App Store releases READY_FOR_DISTRIBUTION and their packs' App Store
+   * versions (the previous ones SUPERSEDED), items APPROVED, the submission COMPLETE.
+   */
+  approveSubmission(id: string): ReviewSubmissionRecord
+  /** Rejected: releases and items REJECTED, the submission UNRESOLVED_ISSUES. */
+  rejectSubmission(id: string): ReviewSubmissionRecord
+  /** Review begins (from WAITING_FOR_REVIEW): the submission and its releases IN_REVIEW. */
+  startReview(id: string): ReviewSubmissionRecord
   /** The simulator's clock (the machine's plus `clockOffsetMs`). */
   now(): number
   close(): Promise<void>
@@ -71,7 +82,9 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const packs = new Packs(sim)
   const versions = new Versions(sim)
   const uploads = new Uploads(sim, signer, processing, spoolDir)
-  const review = new Review(sim)
+  const releases = new AppStoreReleases(sim)
+  const review = new Review(sim, releases)
+  const verdicts = new Verdicts(sim, releases)
 
   const keys = new Map<string, ApiKey>()
   const addKey = (kind: 'team' | 'individual' = 'team') => {
@@ -82,7 +95,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const key = addKey()
   store.apps.add(options.appId)
   const seedPack = (seed: SimulatorOptions['packs'][number]) =>
-    packs.seed(seed, versions, uploads, processing)
+    packs.seed(seed, { versions, uploads, processing, releases })
   for (const pack of options.packs) seedPack(pack)
 
   const requests: LoggedRequest[] = []
@@ -91,6 +104,7 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const handlers = {
     ...packs.handlers,
     ...versions.handlers,
+    ...releases.handlers,
     ...uploads.handlers,
     ...review.handlers
   }
@@ -98,35 +112,8 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
   const router = new ApiRouter(options, contract, keys, faults, handlers, contractViolations, now)
   const storage = new StorageEndpoint(store, options, signer, faults, securityViolations, now)
 
-  const sockets = new Set<Socket>()
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', baseUrl)
-    const log: LoggedRequest = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.search,
-      status: 0,
-      authorization: req.headers.authorization !== undefined,
-      at: Date.now()
-    }
-    requests.push(log)
-    const endpoint = url.pathname.startsWith('/storage/') ? storage : router
-    const respond = () =>
-      endpoint.handle(req, res, url, log).catch((e: unknown) => {
-        log.status = e instanceof ApiError ? e.status : 500
-        if (!res.headersSent)
-          router.send(res, log.status, (e instanceof ApiError ? e : serverError(500)).toJson())
-      })
-    if (faults.latencyMs > 0) setTimeout(respond, faults.latencyMs)
-    else void respond()
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve))
-  const { port } = server.address() as AddressInfo
-  baseUrl = `http://${options.host}:${port}`
+  const server = await serve(options, { api: router, storage, control: verdicts }, faults, requests)
+  baseUrl = server.baseUrl
 
   return {
     baseUrl,
@@ -144,11 +131,13 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     },
     seedPack,
     seedReviewSubmission: (seed) => review.seed(options.appId, seed),
+    approveSubmission: (id) => verdicts.approve(id),
+    rejectSubmission: (id) => verdicts.reject(id),
+    startReview: (id) => verdicts.startReview(id),
     now,
     async close() {
       processing.close()
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await server.close()
       await rm(spoolDir, { recursive: true, force: true })
     }
   }

@@ -7,6 +7,8 @@ import type { components } from '../src/asc/generated/asc-api.js'
 export type ChecksumAlgorithm = components['schemas']['ChecksumAlgorithm']
 export type Platform = components['schemas']['Platform']
 export type VersionState = components['schemas']['BackgroundAssetVersionState']
+export type AppStoreReleaseState =
+  components['schemas']['BackgroundAssetVersionAppStoreReleaseState']
 
 export interface StateMessage {
   code: string
@@ -41,6 +43,13 @@ export interface SeededVersion {
   /** An archive this version already holds (committed), as its checksums. */
   archive?: SeededArchive
   platforms?: Platform[]
+  /** The version's language, as a processed manifest's `language` would have set it. */
+  locale?: string
+  /**
+   * An App Store release in this state; READY_FOR_DISTRIBUTION also makes the version its pack's
+   * App Store version (the newest such version of the seed wins).
+   */
+  appStoreState?: AppStoreReleaseState
 }
 
 export interface SeededPack {

@@ -9,12 +9,21 @@ import {
   type Reply,
   type Schemas
 } from './jsonapi.js'
+import type { AppStoreReleases } from './app-store-releases.js'
 import type { SimulatorContext } from './context.js'
 import type { SeededPack } from './options.js'
 import type { PackRecord } from './store.js'
 import type { Processing } from './processing.js'
 import type { Uploads } from './uploads.js'
 import type { Versions } from './versions.js'
+
+/** The parts that make what a seeded pack holds. */
+export interface SeedParts {
+  versions: Versions
+  uploads: Uploads
+  processing: Processing
+  releases: AppStoreReleases
+}
 
 const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 const MAX_PACKS_PER_APP = 100
@@ -48,13 +57,17 @@ export class Packs {
   }
 
   /** A pack with versions, as a test describes it (archives held as checksums, no bytes). */
-  seed(seed: SeededPack, versions: Versions, uploads: Uploads, processing: Processing): PackRecord {
+  seed(seed: SeededPack, { versions, uploads, processing, releases }: SeedParts): PackRecord {
     const pack = this.newPack(this.sim.options.appId, seed.identifier)
     pack.archived = seed.archived ?? false
     for (const v of seed.versions ?? []) {
       const version = versions.newVersion(pack)
       version.state = v.state
       version.platforms = v.platforms ?? this.sim.options.defaultPlatforms
+      if (v.locale) version.locale = v.locale
+      if (v.appStoreState) releases.set(version, v.appStoreState)
+      // Versions are seeded oldest first, so the newest distributed one ends as the pack's.
+      if (v.appStoreState === 'READY_FOR_DISTRIBUTION') pack.appStoreVersionId = version.id
       if (v.archive) {
         const file = uploads.newUploadFile(
           version,
@@ -90,6 +103,11 @@ export class Packs {
     if (identifiers.length) packs = packs.filter((p) => identifiers.includes(p.identifier))
     const archived = list(q.get('filter[archived]'))
     if (archived.length) packs = packs.filter((p) => archived.includes(String(p.archived)))
+    const locales = list(q.get('filter[versions.locale]'))
+    if (locales.length)
+      packs = packs.filter((p) =>
+        this.sim.store.versionsOf(p.id).some((v) => v.locale && locales.includes(v.locale))
+      )
     const [sort] = list(q.get('sort'))
     if (sort) {
       const key = sort.replace('-', '') as 'assetPackIdentifier' | 'createdDate'

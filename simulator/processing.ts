@@ -1,6 +1,7 @@
 // Processing after a commit, on timers: a MANIFEST's verdict (JSON, the documented fields, the
-// pack's identifier, Apple's reported errors), an ASSET's (an Apple Archive signature, or the
-// failure a test asked for), and the internal beta release a COMPLETE version becomes.
+// pack's identifier, Apple's reported errors) and the platforms and locale it gives its version;
+// an ASSET's (an Apple Archive signature, or the failure a test asked for); and the internal beta
+// release a COMPLETE version becomes.
 import type { Faults } from './faults.js'
 import type { SimulatorContext } from './context.js'
 import type { Platform, StateMessage } from './options.js'
@@ -13,6 +14,9 @@ const MANIFEST_PLATFORMS: Record<string, Platform> = {
   visionOS: 'VISION_OS'
 }
 const ARCHIVE_SIGNATURES = ['AA01', 'YAA1', 'pbz']
+// A BCP-47 tag as far as a manifest's `language` goes: a language, an optional script, an optional
+// region (`fr`, `es-US`, `zh-Hant`, `zh-Hans-VN`); no variants or extensions.
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?$/
 
 export class Processing {
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -91,11 +95,7 @@ export class Processing {
         description: `The manifest is not valid JSON: ${(e as Error).message}`
       })
     }
-    if (manifest) {
-      errors.push(...manifestErrors(manifest, pack.identifier))
-      if (!errors.length)
-        version.platforms = (manifest.platforms as string[]).map((p) => MANIFEST_PLATFORMS[p])
-    }
+    if (manifest) errors.push(...applyManifest(version, manifest, pack.identifier))
     file.errors = errors
     file.deliveryState = errors.length ? 'FAILED' : 'COMPLETE'
     if (!errors.length) version.manifestFileId = file.id
@@ -130,10 +130,29 @@ export class Processing {
   }
 }
 
+/**
+ * A parsed manifest's verdict and, when it has no errors, what it tells about the version: its
+ * platforms and its locale (the manifest's `language`). One step, so that a manifest read from an
+ * archive can set a version the way an uploaded MANIFEST file does.
+ */
+export function applyManifest(
+  version: VersionRecord,
+  manifest: Record<string, unknown>,
+  identifier: string
+): StateMessage[] {
+  const errors = manifestErrors(manifest, identifier)
+  if (errors.length) return errors
+  version.platforms = (manifest.platforms as string[]).map((p) => MANIFEST_PLATFORMS[p])
+  // The latest processed manifest speaks for the version: one without a language leaves none.
+  if (typeof manifest.language === 'string') version.locale = manifest.language
+  else delete version.locale
+  return []
+}
+
 /** Apple's verdicts on a manifest's fields, as its docs and live uploads have shown them. */
 function manifestErrors(manifest: Record<string, unknown>, identifier: string): StateMessage[] {
   const errors: StateMessage[] = []
-  const { assetPackID, downloadPolicy, platforms } = manifest
+  const { assetPackID, downloadPolicy, language, platforms } = manifest
   if (typeof assetPackID !== 'string')
     errors.push({
       code: 'MANIFEST_MISSING_ASSET_PACK_ID',
@@ -169,6 +188,12 @@ function manifestErrors(manifest: Record<string, unknown>, identifier: string): 
       code: 'MANIFEST_INVALID_FILE_SELECTOR',
       description:
         'A directory selector of "." selects the packaging directory itself; name the asset directories instead.'
+    })
+  }
+  if (language !== undefined && !(typeof language === 'string' && LANGUAGE_TAG.test(language))) {
+    errors.push({
+      code: 'MANIFEST_INVALID_LANGUAGE',
+      description: `language must be a BCP-47 tag such as fr, es-US or zh-Hant; not ${JSON.stringify(language)}.`
     })
   }
   const names = Array.isArray(platforms) ? platforms : []

@@ -2,6 +2,9 @@
 // ("Submit Apple-hosted asset packs"): one draft per platform, only processed versions, one
 // version per pack and at most 10 packs per submission, a version in one open submission at a
 // time, and — until the app's first version is approved — packs only together with that version.
+// Each version's App Store release follows its items: READY_FOR_REVIEW when added, then
+// WAITING_FOR_REVIEW when submitted, PREPARE_FOR_SUBMISSION when canceled.
+import type { AppStoreReleases } from './app-store-releases.js'
 import { conflict, invalidRelationship, related } from './errors.js'
 import {
   includes,
@@ -13,7 +16,7 @@ import {
   type Schemas
 } from './jsonapi.js'
 import type { SimulatorContext } from './context.js'
-import type { Platform } from './options.js'
+import type { AppStoreReleaseState, Platform } from './options.js'
 import type {
   ReviewItemRecord,
   ReviewSubmissionRecord,
@@ -35,9 +38,25 @@ const OPEN: SubmissionState[] = [
   'UNRESOLVED_ISSUES'
 ]
 const MAX_PACKS_PER_SUBMISSION = 10
+// A version can (re)join a submission while its release has had no verdict, or was rejected;
+// Apple's page offers no submission for a version already accepted or distributed.
+const SUBMITTABLE: AppStoreReleaseState[] = [
+  'PREPARE_FOR_SUBMISSION',
+  'READY_FOR_REVIEW',
+  'REJECTED'
+]
+// Submission states that a release state shares, for seeded submissions' versions.
+const SHARED_STATES: AppStoreReleaseState[] = [
+  'READY_FOR_REVIEW',
+  'WAITING_FOR_REVIEW',
+  'IN_REVIEW'
+]
 
 export class Review {
-  constructor(private readonly sim: SimulatorContext) {}
+  constructor(
+    private readonly sim: SimulatorContext,
+    private readonly releases: AppStoreReleases
+  ) {}
 
   get handlers(): Record<string, Handler> {
     return {
@@ -65,6 +84,8 @@ export class Review {
       this.newItem(submission, { backgroundAssetVersionId: versionId })
     if (seed.appStoreVersionId)
       this.newItem(submission, { appStoreVersionId: seed.appStoreVersionId })
+    const state = SHARED_STATES.find((s) => s === submission.state)
+    if (state) this.releases.forSubmission(submission, state)
     return submission
   }
 
@@ -153,7 +174,8 @@ export class Review {
           '/data/attributes/canceled'
         )
       submission.state = 'CANCELING'
-      for (const id of submission.itemIds) this.sim.store.reviewItems.get(id)!.state = 'REMOVED'
+      this.releases.forSubmission(submission, 'PREPARE_FOR_SUBMISSION')
+      for (const item of this.sim.store.itemsOf(submission)) item.state = 'REMOVED'
     } else if (submitted) {
       if (submission.state !== 'READY_FOR_REVIEW')
         throw conflict(
@@ -171,6 +193,7 @@ export class Review {
         )
       submission.state = 'WAITING_FOR_REVIEW'
       submission.submittedDate = new Date(this.sim.now()).toISOString()
+      this.releases.forSubmission(submission, 'WAITING_FOR_REVIEW')
     }
     return this.sim.api.single(r, this.submissionJson(submission, r))
   }
@@ -200,6 +223,7 @@ export class Review {
     )
     this.checkAddable(submission, version)
     const item = this.newItem(submission, { backgroundAssetVersionId: versionId })
+    this.releases.set(version, 'READY_FOR_REVIEW')
     return this.sim.api.created(r, this.sim.store.reviewItemJson(item))
   }
 
@@ -234,8 +258,16 @@ export class Review {
         `Version ${version.number} is already in review submission ${elsewhere.submissionId}.`,
         pointer
       )
-    const packsHere = submission.itemIds
-      .map((id) => this.sim.store.reviewItems.get(id)!)
+    const release = this.sim.store.appStoreReleaseOf(version)
+    if (release && !SUBMITTABLE.includes(release.state))
+      throw conflict(
+        'ENTITY_ERROR.RELATIONSHIP.INVALID',
+        'The asset pack version cannot be submitted again',
+        `Version ${version.number}'s App Store release is ${release.state}; a version can be submitted until it is accepted.`,
+        pointer
+      )
+    const packsHere = this.sim.store
+      .itemsOf(submission)
       .filter((i) => i.backgroundAssetVersionId && i.state === 'READY_FOR_REVIEW')
       .map((i) => this.sim.store.versions.get(i.backgroundAssetVersionId!)!.packId)
     if (packsHere.includes(version.packId)) {
@@ -256,7 +288,7 @@ export class Review {
     }
     if (
       !this.sim.options.appApproved &&
-      !submission.itemIds.some((id) => this.sim.store.reviewItems.get(id)!.appStoreVersionId)
+      !this.sim.store.itemsOf(submission).some((i) => i.appStoreVersionId)
     ) {
       throw conflict(
         'ENTITY_ERROR.RELATIONSHIP.INVALID',
@@ -269,7 +301,7 @@ export class Review {
 
   private listItems(r: ApiRequest): Reply {
     const submission = this.sim.store.reviewSubmission(r.pathParams.id)
-    const items = submission.itemIds.map((id) => this.sim.store.reviewItems.get(id)!)
+    const items = this.sim.store.itemsOf(submission)
     const withVersions = includes(r).includes('backgroundAssetVersion')
     return this.sim.api.page(
       r,
@@ -295,7 +327,7 @@ export class Review {
   private includedItems(submissions: ReviewSubmissionRecord[], r: ApiRequest) {
     if (!includes(r).includes('items')) return []
     return submissions.flatMap((s) =>
-      s.itemIds.map((id) => this.sim.store.reviewItemJson(this.sim.store.reviewItems.get(id)!))
+      this.sim.store.itemsOf(s).map((i) => this.sim.store.reviewItemJson(i))
     )
   }
 }

@@ -2,7 +2,13 @@
 // submissions and their items) and their JSON:API form. Resources carry exactly the attributes
 // and relationships the spec declares for them.
 import type { Assembly } from './assembly.js'
-import type { ChecksumAlgorithm, Platform, StateMessage, VersionState } from './options.js'
+import type {
+  AppStoreReleaseState,
+  ChecksumAlgorithm,
+  Platform,
+  StateMessage,
+  VersionState
+} from './options.js'
 import { notFound } from './errors.js'
 import {
   resource,
@@ -45,6 +51,8 @@ export interface PackRecord {
   archived: boolean
   createdDate: string
   internalBetaVersionId?: string
+  /** The version the App Store distributes: the newest one approved. */
+  appStoreVersionId?: string
 }
 
 export interface VersionRecord {
@@ -57,7 +65,10 @@ export interface VersionRecord {
   stateDetails?: { errors: StateMessage[]; warnings: StateMessage[]; infos: StateMessage[] }
   assetFileId?: string
   manifestFileId?: string
+  /** The manifest's `language`, once a manifest with one was processed. */
+  locale?: string
   internalBetaReleaseId?: string
+  appStoreReleaseId?: string
 }
 
 export interface UploadOperationRecord {
@@ -100,6 +111,13 @@ export interface InternalBetaReleaseRecord {
   state: 'READY_FOR_TESTING' | 'SUPERSEDED'
 }
 
+/** One per version, made when it first joins a review submission; review moves its state. */
+export interface AppStoreReleaseRecord {
+  id: string
+  versionId: string
+  state: AppStoreReleaseState
+}
+
 function throwNotFound(type: string, id: string): never {
   throw notFound(type, id)
 }
@@ -110,6 +128,7 @@ export class Store {
   readonly versions = new Map<string, VersionRecord>()
   readonly uploadFiles = new Map<string, UploadFileRecord>()
   readonly internalBetaReleases = new Map<string, InternalBetaReleaseRecord>()
+  readonly appStoreReleases = new Map<string, AppStoreReleaseRecord>()
   readonly reviewSubmissions = new Map<string, ReviewSubmissionRecord>()
   readonly reviewItems = new Map<string, ReviewItemRecord>()
 
@@ -138,6 +157,19 @@ export class Store {
     return this.reviewSubmissions.get(id) ?? throwNotFound('reviewSubmissions', id)
   }
 
+  internalBetaRelease(id: string): InternalBetaReleaseRecord {
+    return (
+      this.internalBetaReleases.get(id) ??
+      throwNotFound('backgroundAssetVersionInternalBetaReleases', id)
+    )
+  }
+
+  appStoreRelease(id: string): AppStoreReleaseRecord {
+    return (
+      this.appStoreReleases.get(id) ?? throwNotFound('backgroundAssetVersionAppStoreReleases', id)
+    )
+  }
+
   packsOfApp(appId: string): PackRecord[] {
     this.app(appId)
     return [...this.packs.values()].filter((p) => p.appId === appId)
@@ -149,6 +181,16 @@ export class Store {
 
   uploadFilesOf(versionId: string): UploadFileRecord[] {
     return [...this.uploadFiles.values()].filter((f) => f.versionId === versionId)
+  }
+
+  itemsOf(submission: ReviewSubmissionRecord): ReviewItemRecord[] {
+    return submission.itemIds.map((id) => this.reviewItems.get(id)!)
+  }
+
+  appStoreReleaseOf(version: VersionRecord): AppStoreReleaseRecord | undefined {
+    return version.appStoreReleaseId
+      ? this.appStoreReleases.get(version.appStoreReleaseId)
+      : undefined
   }
 
   /**
@@ -179,6 +221,7 @@ export class Store {
           versions: {
             links: { self: `${self}/relationships/versions`, related: `${self}/versions` }
           },
+          appStoreVersion: toOne('backgroundAssetVersions', pack.appStoreVersionId),
           internalBetaVersion: toOne('backgroundAssetVersions', pack.internalBetaVersionId)
         },
         links: { self }
@@ -198,13 +241,18 @@ export class Store {
           platforms: version.platforms,
           state: version.state,
           ...(version.stateDetails ? { stateDetails: version.stateDetails } : {}),
-          version: String(version.number)
+          version: String(version.number),
+          ...(version.locale ? { locale: version.locale } : {})
         },
         relationships: {
           backgroundAsset: toOne('backgroundAssets', version.packId),
           internalBetaRelease: toOne(
             'backgroundAssetVersionInternalBetaReleases',
             version.internalBetaReleaseId
+          ),
+          appStoreRelease: toOne(
+            'backgroundAssetVersionAppStoreReleases',
+            version.appStoreReleaseId
           ),
           assetFile: toOne('backgroundAssetUploadFiles', version.assetFileId),
           manifestFile: toOne('backgroundAssetUploadFiles', version.manifestFileId),
@@ -266,20 +314,42 @@ export class Store {
     release: InternalBetaReleaseRecord,
     fields: FieldSelection = new Map()
   ): Resource {
+    const type = 'backgroundAssetVersionInternalBetaReleases'
     return select(
       resource<'BackgroundAssetVersionInternalBetaRelease'>({
-        type: 'backgroundAssetVersionInternalBetaReleases',
+        type,
         id: release.id,
         attributes: { state: release.state },
-        relationships: {
-          backgroundAssetVersion: toOne('backgroundAssetVersions', release.versionId)
-        },
-        links: {
-          self: `${this.baseUrl()}/v1/backgroundAssetVersionInternalBetaReleases/${release.id}`
-        }
+        ...this.releaseMembers(type, release)
       }),
       fields
     )
+  }
+
+  appStoreReleaseJson(
+    release: AppStoreReleaseRecord,
+    fields: FieldSelection = new Map()
+  ): Resource {
+    const type = 'backgroundAssetVersionAppStoreReleases'
+    return select(
+      resource<'BackgroundAssetVersionAppStoreRelease'>({
+        type,
+        id: release.id,
+        attributes: { state: release.state },
+        ...this.releaseMembers(type, release)
+      }),
+      fields
+    )
+  }
+
+  /** What every kind of release of a version has: the version, and its own link. */
+  private releaseMembers(type: string, release: { id: string; versionId: string }) {
+    return {
+      relationships: {
+        backgroundAssetVersion: toOne('backgroundAssetVersions', release.versionId)
+      },
+      links: { self: `${this.baseUrl()}/v1/${type}/${release.id}` }
+    }
   }
 
   reviewSubmissionJson(s: ReviewSubmissionRecord, withItems: boolean): Resource {
@@ -334,26 +404,48 @@ export class Store {
     )
   }
 
-  /** Packs as resources, with their app and internal beta version as includes. */
+  /** Packs as resources, with their app, App Store and internal beta versions as includes. */
   readonly packKind: ResourceKind<PackRecord> = {
     json: (pack, fields) => this.packJson(pack, fields),
     included: (packs, include, fields) => this.includedForPacks(packs, include, fields)
   }
 
-  /** Versions as resources, with their pack, files and internal beta release as includes. */
+  /** Versions as resources, with their pack, files and releases as includes. */
   readonly versionKind: ResourceKind<VersionRecord> = {
     json: (version, fields) => this.versionJson(version, fields),
     included: (versions, include, fields) => this.includedForVersions(versions, include, fields)
   }
 
-  /** The `included` array for packs: their app and internal beta version, as `include` asks. */
+  readonly internalBetaReleaseKind = this.releaseKind<InternalBetaReleaseRecord>(
+    (release, fields) => this.internalBetaReleaseJson(release, fields)
+  )
+
+  readonly appStoreReleaseKind = this.releaseKind<AppStoreReleaseRecord>((release, fields) =>
+    this.appStoreReleaseJson(release, fields)
+  )
+
+  /** Releases as resources, with their version as the include. */
+  private releaseKind<R extends { versionId: string }>(
+    json: ResourceKind<R>['json']
+  ): ResourceKind<R> {
+    return {
+      json,
+      included: (releases, include, fields) =>
+        include.includes('backgroundAssetVersion')
+          ? releases.map((r) => this.versionJson(this.versions.get(r.versionId)!, fields))
+          : []
+    }
+  }
+
+  /** The `included` array for packs: their app and versions, as `include` asks. */
   includedForPacks(packs: PackRecord[], include: string[], fields: FieldSelection): Resource[] {
     const seen = new Map<string, Resource>()
     const add = (r: Resource) => seen.set(`${r.type}/${r.id}`, r)
+    const addVersion = (id?: string) => id && add(this.versionJson(this.versions.get(id)!, fields))
     for (const pack of packs) {
       if (include.includes('app')) add(this.appJson(pack.appId, fields))
-      const beta = pack.internalBetaVersionId && this.versions.get(pack.internalBetaVersionId)
-      if (include.includes('internalBetaVersion') && beta) add(this.versionJson(beta, fields))
+      if (include.includes('appStoreVersion')) addVersion(pack.appStoreVersionId)
+      if (include.includes('internalBetaVersion')) addVersion(pack.internalBetaVersionId)
     }
     return [...seen.values()]
   }
@@ -381,6 +473,9 @@ export class Store {
             )
           )
         }
+        const appStoreRelease = this.appStoreReleaseOf(v)
+        if (name === 'appStoreRelease' && appStoreRelease)
+          add(this.appStoreReleaseJson(appStoreRelease, fields))
       }
     }
     return [...seen.values()]

@@ -1,16 +1,8 @@
 // Versions of a pack: numbered 1, 2, 3 as Apple assigns them; listed (filters, sort, fields,
 // include, no order without a sort), read, created (not on an archived pack); and the internal
-// beta releases processing makes.
+// beta releases processing makes, read.
 import { conflict, notFound, related } from './errors.js'
-import {
-  fieldSelection,
-  includes,
-  list,
-  type ApiRequest,
-  type Handler,
-  type Reply,
-  type Schemas
-} from './jsonapi.js'
+import { list, type ApiRequest, type Handler, type Reply, type Schemas } from './jsonapi.js'
 import type { SimulatorContext } from './context.js'
 import type { PackRecord, VersionRecord } from './store.js'
 
@@ -31,12 +23,13 @@ export class Versions {
       ) => this.create(r),
       backgroundAssetVersions_getInstance: (r: ApiRequest) => this.get(r),
       backgroundAssetVersionInternalBetaReleases_getInstance: (r: ApiRequest) =>
-        this.getInternalBetaRelease(r),
+        this.sim.api.one(
+          r,
+          this.sim.store.internalBetaRelease(r.pathParams.id),
+          this.sim.store.internalBetaReleaseKind
+        ),
       backgroundAssetVersionExternalBetaReleases_getInstance: (r: ApiRequest) => {
         throw notFound('backgroundAssetVersionExternalBetaReleases', r.pathParams.id)
-      },
-      backgroundAssetVersionAppStoreReleases_getInstance: (r: ApiRequest) => {
-        throw notFound('backgroundAssetVersionAppStoreReleases', r.pathParams.id)
       }
     }
   }
@@ -59,10 +52,15 @@ export class Versions {
   private list(r: ApiRequest): Reply {
     const q = r.url.searchParams
     let versions = this.sim.store.versionsOf(this.sim.store.pack(r.pathParams.id).id)
-    const states = list(q.get('filter[state]'))
-    if (states.length) versions = versions.filter((v) => states.includes(v.state))
-    const numbers = list(q.get('filter[version]'))
-    if (numbers.length) versions = versions.filter((v) => numbers.includes(String(v.number)))
+    // Apple's filters are lists: a version matches when its value is one of the list's.
+    const filter = (name: string, value: (v: VersionRecord) => string | undefined) => {
+      const wanted = list(q.get(`filter[${name}]`))
+      if (wanted.length) versions = versions.filter((v) => wanted.some((w) => w === value(v)))
+    }
+    filter('state', (v) => v.state)
+    filter('version', (v) => String(v.number))
+    filter('locale', (v) => v.locale)
+    filter('appStoreRelease.state', (v) => this.sim.store.appStoreReleaseOf(v)?.state)
     const platforms = list(q.get('filter[platforms]'))
     if (platforms.length)
       versions = versions.filter((v) => v.platforms.some((p) => platforms.includes(p)))
@@ -92,17 +90,5 @@ export class Versions {
       )
     }
     return this.sim.api.created(r, this.sim.store.versionJson(this.newVersion(pack)))
-  }
-
-  private getInternalBetaRelease(r: ApiRequest): Reply {
-    const release = this.sim.store.internalBetaReleases.get(r.pathParams.id)
-    if (!release) throw notFound('backgroundAssetVersionInternalBetaReleases', r.pathParams.id)
-    const fields = fieldSelection(r.url)
-    const included = includes(r).includes('backgroundAssetVersion')
-      ? [this.sim.store.versionJson(this.sim.store.versions.get(release.versionId)!, fields)]
-      : []
-    return this.sim.api.single(r, this.sim.store.internalBetaReleaseJson(release, fields), {
-      included
-    })
   }
 }
