@@ -45,7 +45,7 @@ const SUBMITTABLE: AppStoreReleaseState[] = [
   'READY_FOR_REVIEW',
   'REJECTED'
 ]
-// Submission states that a release state shares, for seeded submissions' versions.
+// A seeded submission's versions get releases in its state where the two kinds of state share it.
 const SHARED_STATES: AppStoreReleaseState[] = [
   'READY_FOR_REVIEW',
   'WAITING_FOR_REVIEW',

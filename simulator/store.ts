@@ -473,9 +473,8 @@ export class Store {
             )
           )
         }
-        const appStoreRelease = this.appStoreReleaseOf(v)
-        if (name === 'appStoreRelease' && appStoreRelease)
-          add(this.appStoreReleaseJson(appStoreRelease, fields))
+        if (name === 'appStoreRelease' && v.appStoreReleaseId)
+          add(this.appStoreReleaseJson(this.appStoreReleases.get(v.appStoreReleaseId)!, fields))
       }
     }
     return [...seen.values()]

@@ -2,6 +2,8 @@
 // reservations, storage, commit, processing. Requests here are hand-made (not the action's).
 import { createHash } from 'node:crypto'
 import type { Simulator } from '../../simulator/index.js'
+import { applyManifest } from '../../simulator/processing.js'
+import type { VersionRecord } from '../../simulator/store.js'
 import {
   archiveBytes,
   uploadAndCommit,
@@ -186,6 +188,49 @@ describe('operations and JSON:API envelopes', () => {
         )
       ).body.data
     ).toHaveLength(1)
+    expect(sim.contractViolations).toEqual([])
+  })
+
+  test("seeded locales and App Store states: filter[locale], filter[appStoreRelease.state], filter[versions.locale]; the newest distributed version is the pack's", async () => {
+    sim = await testSimulator({
+      packs: [
+        {
+          identifier: 'forest',
+          versions: [
+            { state: 'COMPLETE', locale: 'fr', appStoreState: 'READY_FOR_DISTRIBUTION' },
+            { state: 'COMPLETE', locale: 'es-US', appStoreState: 'READY_FOR_DISTRIBUTION' },
+            { state: 'COMPLETE', appStoreState: 'REJECTED' },
+            { state: 'PROCESSING' }
+          ]
+        },
+        { identifier: 'cave', versions: [{ state: 'COMPLETE', locale: 'zh-Hant' }] }
+      ]
+    })
+    const forest = [...sim.store.packs.values()].find((p) => p.identifier === 'forest')!
+    const versions = `/v1/backgroundAssets/${forest.id}/versions?sort=version`
+    const numbers = async (query: string) =>
+      (await call(sim, 'GET', `${versions}&${query}`)).body.data.map(
+        (v: any) => v.attributes.version
+      )
+    expect(await numbers('filter[locale]=es-US,de')).toEqual(['2'])
+    expect(await numbers('filter[locale]=es')).toEqual([])
+    expect(await numbers('filter[appStoreRelease.state]=READY_FOR_DISTRIBUTION,REJECTED')).toEqual([
+      '1',
+      '2',
+      '3'
+    ])
+    const all = (await call(sim, 'GET', versions)).body.data
+    expect(all.map((v: any) => v.attributes.locale)).toEqual(['fr', 'es-US', undefined, undefined])
+    expect('locale' in all[2].attributes).toBe(false)
+    expect(all[3].relationships.appStoreRelease.data).toBeUndefined()
+    const pack = (await call(sim, 'GET', `/v1/backgroundAssets/${forest.id}`)).body.data
+    expect(pack.relationships.appStoreVersion.data.id).toBe(all[1].id)
+    const byLocale = await call(
+      sim,
+      'GET',
+      `/v1/apps/${sim.appId}/backgroundAssets?filter[versions.locale]=zh-Hant,de`
+    )
+    expect(byLocale.body.data.map((p: any) => p.attributes.assetPackIdentifier)).toEqual(['cave'])
     expect(sim.contractViolations).toEqual([])
   })
 })
@@ -551,6 +596,64 @@ describe('processing', () => {
       'MANIFEST_INVALID_PLATFORMS'
     ])
     expect((await send('{not json')).errors[0].code).toBe('MANIFEST_INVALID_JSON')
+  })
+
+  test("a MANIFEST's language becomes its version's locale; a malformed one is a manifest error", async () => {
+    sim = await testSimulator({ processing: { manifestMs: 10 } })
+    const { versionId } = await reserveUpload(sim, 10, 'forest')
+    const send = async (language: unknown) => {
+      const manifest = {
+        assetPackID: 'forest',
+        downloadPolicy: { prefetch: {} },
+        platforms: ['iOS'],
+        language
+      }
+      const bytes = Buffer.from(JSON.stringify(manifest))
+      const file = (
+        await call(
+          sim,
+          'POST',
+          '/v1/backgroundAssetUploadFiles',
+          reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
+        )
+      ).body.data
+      await uploadAndCommit(sim, file, bytes)
+      await processed(file.id)
+      return sim.store.uploadFiles.get(file.id)!.errors.map((e) => e.code)
+    }
+    const locale = async () =>
+      (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data.attributes
+        .locale
+    expect(await send('zh-Hans-VN')).toEqual([])
+    expect(await locale()).toBe('zh-Hans-VN')
+    expect(await send('en_US')).toEqual(['MANIFEST_INVALID_LANGUAGE'])
+    expect(await locale()).toBe('zh-Hans-VN')
+    expect(await send(undefined)).toEqual([])
+    expect(await locale()).toBeUndefined()
+    expect(sim.contractViolations).toEqual([])
+  })
+
+  test.each([
+    ['fr', true],
+    ['es-US', true],
+    ['zh-Hant', true],
+    ['zh-Hans-VN', true],
+    ['es-419', true],
+    ['en_US', false],
+    ['en-US-x-private', false],
+    ['de-DE-1996', false],
+    ['english', false],
+    [42, false]
+  ])('language %p is a BCP-47 tag the manifest accepts: %p', (language, accepted) => {
+    const version = { platforms: [] } as unknown as VersionRecord
+    const manifest = {
+      assetPackID: 'forest',
+      downloadPolicy: { essential: {} },
+      platforms: ['iOS']
+    }
+    const errors = applyManifest(version, { ...manifest, language }, 'forest')
+    expect(errors.map((e) => e.code)).toEqual(accepted ? [] : ['MANIFEST_INVALID_LANGUAGE'])
+    expect(version.locale).toBe(accepted ? language : undefined)
   })
 
   test('an ASSET moves AWAITING_UPLOAD → PROCESSING → COMPLETE and supersedes the previous internal beta release', async () => {
