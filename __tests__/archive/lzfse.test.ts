@@ -1,21 +1,14 @@
 // The LZFSE decoder against vectors made by Apple's encoder, hand-built streams for the block
 // kinds that encoder never writes, and one malformed stream per kind of error.
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { LzfseError, decodeLzfse } from '../../src/archive/lzfse.js'
-
-const FIXTURES = fileURLToPath(new URL('../fixtures/lzfse/', import.meta.url))
-
-function vector(name: string): { plain: Uint8Array; encoded: Uint8Array } {
-  return {
-    plain: new Uint8Array(readFileSync(`${FIXTURES}${name}.bin`)),
-    encoded: new Uint8Array(readFileSync(`${FIXTURES}${name}.lzfse`))
-  }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts))
-}
+import {
+  type BlockFields,
+  asV1,
+  concat,
+  lzfseVector as vector,
+  readV2,
+  v1Header
+} from '../helpers/fuzz.js'
 
 function ascii(text: string): Uint8Array {
   return new TextEncoder().encode(text)
@@ -44,95 +37,6 @@ function errorOf(input: Uint8Array, size: number): LzfseError {
     throw error
   }
   throw new Error('decoded without an error')
-}
-
-// A bvx2 header, read by hand here (independently of the decoder) so tests can rebuild blocks.
-interface BlockFields {
-  rawBytes: number
-  literalCount: number
-  literalPayload: number
-  matchCount: number
-  literalBits: number
-  literalStates: number[]
-  lmdPayload: number
-  lmdBits: number
-  lState: number
-  mState: number
-  dState: number
-  /** L (20), M (20), D (64) then literal (256) frequencies. */
-  frequencies: number[]
-  headerSize: number
-}
-
-function bits(value: bigint, from: number, count: number): number {
-  return Number((value >> BigInt(from)) & ((1n << BigInt(count)) - 1n))
-}
-
-/** The packed frequency code, as the format defines it: the low bits say how long a code is. */
-function unpackFrequencies(bytes: Uint8Array): number[] {
-  let stream = 0n
-  bytes.forEach((b, i) => (stream |= BigInt(b) << BigInt(8 * i)))
-  const out: number[] = []
-  let at = 0
-  while (out.length < 360) {
-    const low = bits(stream, at, 5)
-    if ((low & 1) === 0) [out[out.length], at] = [(low >> 1) & 1, at + 2]
-    else if ((low & 2) === 0) [out[out.length], at] = [2 + ((low >> 2) & 1), at + 3]
-    else if ((low & 4) === 0) [out[out.length], at] = [4 + ((low >> 3) & 3), at + 5]
-    else if ((low & 8) === 0) [out[out.length], at] = [8 + bits(stream, at + 4, 4), at + 8]
-    else [out[out.length], at] = [24 + bits(stream, at + 4, 10), at + 14]
-  }
-  return out
-}
-
-function readV2(stream: Uint8Array, at: number): BlockFields {
-  const view = Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength)
-  expect(view.toString('latin1', at, at + 4)).toBe('bvx2')
-  const [v0, v1, v2] = [8, 16, 24].map((o) => view.readBigUInt64LE(at + o))
-  const headerSize = bits(v2, 0, 32)
-  return {
-    rawBytes: view.readUInt32LE(at + 4),
-    literalCount: bits(v0, 0, 20),
-    literalPayload: bits(v0, 20, 20),
-    matchCount: bits(v0, 40, 20),
-    literalBits: bits(v0, 60, 3) - 7,
-    literalStates: [0, 10, 20, 30].map((o) => bits(v1, o, 10)),
-    lmdPayload: bits(v1, 40, 20),
-    lmdBits: bits(v1, 60, 3) - 7,
-    lState: bits(v2, 32, 10),
-    mState: bits(v2, 42, 10),
-    dState: bits(v2, 52, 10),
-    frequencies: unpackFrequencies(stream.subarray(at + 32, at + headerSize)),
-    headerSize
-  }
-}
-
-/** The 772-byte bvx1 header: the same fields unpacked, little-endian, then the u16 frequencies. */
-function v1Header(fields: BlockFields, payloadBytes = fields.literalPayload + fields.lmdPayload) {
-  const out = Buffer.alloc(772)
-  out.write('bvx1', 0, 'latin1')
-  out.writeUInt32LE(fields.rawBytes, 4)
-  out.writeUInt32LE(payloadBytes, 8)
-  out.writeUInt32LE(fields.literalCount, 12)
-  out.writeUInt32LE(fields.matchCount, 16)
-  out.writeUInt32LE(fields.literalPayload, 20)
-  out.writeUInt32LE(fields.lmdPayload, 24)
-  out.writeInt32LE(fields.literalBits, 28)
-  fields.literalStates.forEach((state, i) => out.writeUInt16LE(state, 32 + 2 * i))
-  out.writeInt32LE(fields.lmdBits, 40)
-  out.writeUInt16LE(fields.lState, 44)
-  out.writeUInt16LE(fields.mState, 46)
-  out.writeUInt16LE(fields.dState, 48)
-  fields.frequencies.forEach((f, i) => out.writeUInt16LE(f, 50 + 2 * i))
-  return new Uint8Array(out)
-}
-
-/** The bvx2 block at `at` re-expressed as a bvx1 block (same payload). */
-function asV1(stream: Uint8Array, at: number, change: Partial<BlockFields> = {}): Uint8Array {
-  const fields = { ...readV2(stream, at), ...change }
-  const payloadAt = at + fields.headerSize
-  const payload = stream.subarray(payloadAt, payloadAt + fields.literalPayload + fields.lmdPayload)
-  return concat(v1Header(fields), payload)
 }
 
 /**

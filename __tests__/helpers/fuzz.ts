@@ -1,6 +1,11 @@
 // Seeded mutation fuzzing for parsers of untrusted bytes: every case either decodes or is refused
 // with one of the target's own error classes, quickly and without a memory blow-up. Anything else
 // (another exception type, a case that takes seconds, memory that keeps growing) fails the run.
+// Also the fuzz targets (fuzzTargets) and the LZFSE streams their seeds are built from, which the
+// LZFSE unit tests build on too.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { LzfseError, decodeLzfse } from '../../src/archive/lzfse.js'
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same cases on every machine. */
 export class SeededRandom {
@@ -66,7 +71,7 @@ function extremeU32(random: SeededRandom, length: number): number {
   ])
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
   let at = 0
   for (const part of parts) {
@@ -248,4 +253,178 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     total.refused += counts.refused
   }
   return { targets, total }
+}
+
+// LZFSE streams
+
+const LZFSE_FIXTURES = fileURLToPath(new URL('../fixtures/lzfse/', import.meta.url))
+
+/** The vectors in __tests__/fixtures/lzfse, made by Apple's encoder. */
+export const LZFSE_VECTORS = [
+  'text',
+  'binary',
+  'repetitive',
+  'random',
+  'tiny',
+  'empty',
+  'multiblock'
+]
+
+export function lzfseVector(name: string): { plain: Uint8Array; encoded: Uint8Array } {
+  return {
+    plain: new Uint8Array(readFileSync(`${LZFSE_FIXTURES}${name}.bin`)),
+    encoded: new Uint8Array(readFileSync(`${LZFSE_FIXTURES}${name}.lzfse`))
+  }
+}
+
+/** A bvx2 header's fields, read by hand here (independently of the decoder) to rebuild blocks. */
+export interface BlockFields {
+  rawBytes: number
+  literalCount: number
+  literalPayload: number
+  matchCount: number
+  literalBits: number
+  literalStates: number[]
+  lmdPayload: number
+  lmdBits: number
+  lState: number
+  mState: number
+  dState: number
+  /** L (20), M (20), D (64) then literal (256) frequencies. */
+  frequencies: number[]
+  headerSize: number
+}
+
+function bits(value: bigint, from: number, count: number): number {
+  return Number((value >> BigInt(from)) & ((1n << BigInt(count)) - 1n))
+}
+
+/** The packed frequency code, as the format defines it: the low bits say how long a code is. */
+function unpackFrequencies(bytes: Uint8Array): number[] {
+  let stream = 0n
+  bytes.forEach((b, i) => (stream |= BigInt(b) << BigInt(8 * i)))
+  const out: number[] = []
+  let at = 0
+  while (out.length < 360) {
+    const low = bits(stream, at, 5)
+    if ((low & 1) === 0) [out[out.length], at] = [(low >> 1) & 1, at + 2]
+    else if ((low & 2) === 0) [out[out.length], at] = [2 + ((low >> 2) & 1), at + 3]
+    else if ((low & 4) === 0) [out[out.length], at] = [4 + ((low >> 3) & 3), at + 5]
+    else if ((low & 8) === 0) [out[out.length], at] = [8 + bits(stream, at + 4, 4), at + 8]
+    else [out[out.length], at] = [24 + bits(stream, at + 4, 10), at + 14]
+  }
+  return out
+}
+
+export function readV2(stream: Uint8Array, at: number): BlockFields {
+  const view = Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength)
+  if (view.toString('latin1', at, at + 4) !== 'bvx2') throw new Error(`no bvx2 block at byte ${at}`)
+  const [v0, v1, v2] = [8, 16, 24].map((o) => view.readBigUInt64LE(at + o))
+  const headerSize = bits(v2, 0, 32)
+  return {
+    rawBytes: view.readUInt32LE(at + 4),
+    literalCount: bits(v0, 0, 20),
+    literalPayload: bits(v0, 20, 20),
+    matchCount: bits(v0, 40, 20),
+    literalBits: bits(v0, 60, 3) - 7,
+    literalStates: [0, 10, 20, 30].map((o) => bits(v1, o, 10)),
+    lmdPayload: bits(v1, 40, 20),
+    lmdBits: bits(v1, 60, 3) - 7,
+    lState: bits(v2, 32, 10),
+    mState: bits(v2, 42, 10),
+    dState: bits(v2, 52, 10),
+    frequencies: unpackFrequencies(stream.subarray(at + 32, at + headerSize)),
+    headerSize
+  }
+}
+
+/** The 772-byte bvx1 header: the same fields unpacked, little-endian, then the u16 frequencies. */
+export function v1Header(
+  fields: BlockFields,
+  payloadBytes = fields.literalPayload + fields.lmdPayload
+) {
+  const out = Buffer.alloc(772)
+  out.write('bvx1', 0, 'latin1')
+  out.writeUInt32LE(fields.rawBytes, 4)
+  out.writeUInt32LE(payloadBytes, 8)
+  out.writeUInt32LE(fields.literalCount, 12)
+  out.writeUInt32LE(fields.matchCount, 16)
+  out.writeUInt32LE(fields.literalPayload, 20)
+  out.writeUInt32LE(fields.lmdPayload, 24)
+  out.writeInt32LE(fields.literalBits, 28)
+  fields.literalStates.forEach((state, i) => out.writeUInt16LE(state, 32 + 2 * i))
+  out.writeInt32LE(fields.lmdBits, 40)
+  out.writeUInt16LE(fields.lState, 44)
+  out.writeUInt16LE(fields.mState, 46)
+  out.writeUInt16LE(fields.dState, 48)
+  fields.frequencies.forEach((f, i) => out.writeUInt16LE(f, 50 + 2 * i))
+  return new Uint8Array(out)
+}
+
+/** The bvx2 block at `at` re-expressed as a bvx1 block (same payload). */
+export function asV1(
+  stream: Uint8Array,
+  at: number,
+  change: Partial<BlockFields> = {}
+): Uint8Array {
+  const fields = { ...readV2(stream, at), ...change }
+  const payloadAt = at + fields.headerSize
+  const payload = stream.subarray(payloadAt, payloadAt + fields.literalPayload + fields.lmdPayload)
+  return concat(v1Header(fields), payload)
+}
+
+// Fuzz targets
+
+/** Streams to mutate, with their decoded size: the vectors, a bvx1 block, blocks of every kind. */
+function lzfseSeeds(): { encoded: Uint8Array; size: number }[] {
+  const vectors = LZFSE_VECTORS.map(lzfseVector)
+  const [text, binary, , random, tiny] = vectors
+  const withoutEnd = (stream: Uint8Array) => stream.subarray(0, stream.length - 4)
+  const end = new TextEncoder().encode('bvx$')
+  const mixed = concat(
+    withoutEnd(tiny.encoded),
+    asV1(text.encoded, 0),
+    withoutEnd(random.encoded),
+    withoutEnd(binary.encoded),
+    end
+  )
+  return [
+    ...vectors.map(({ plain, encoded }) => ({ encoded, size: plain.length })),
+    { encoded: concat(asV1(text.encoded, 0), end), size: text.plain.length },
+    {
+      encoded: mixed,
+      size: tiny.plain.length + text.plain.length + random.plain.length + binary.plain.length
+    }
+  ]
+}
+
+/** decodeLzfse over mutated streams, into an output of the seed's size and of a wrong size. */
+export function lzfseFuzzTargets(): FuzzTarget[] {
+  const seeds = lzfseSeeds()
+  const encoded = seeds.map((seed) => seed.encoded)
+  return [
+    {
+      name: 'lzfse',
+      seeds: encoded,
+      cleanErrors: [LzfseError],
+      run(input, seedIndex) {
+        decodeLzfse(input, new Uint8Array(seeds[seedIndex].size))
+      }
+    },
+    {
+      name: 'lzfse (wrong output size)',
+      seeds: encoded,
+      cleanErrors: [LzfseError],
+      run(input, seedIndex) {
+        const size = seeds[seedIndex].size
+        const wrong = [size + 1, Math.max(0, size - 1), 2 * size + 7, size >>> 1]
+        decodeLzfse(input, new Uint8Array(wrong[input.length % wrong.length]))
+      }
+    }
+  ]
+}
+
+/** Every fuzz target: scripts/fuzz.ts runs these (add new targets here). */
+export function fuzzTargets(): FuzzTarget[] {
+  return [...lzfseFuzzTargets()]
 }
