@@ -14,7 +14,7 @@ import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
 import { ACTION_NODE, DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
 import { execFileSync } from 'node:child_process'
-import { hashFile } from '../src/archive.js'
+import { hashFile } from '../src/archive/index.js'
 import { fileEntryHeader } from '../scripts/sample-pack.js'
 import {
   commitBody,

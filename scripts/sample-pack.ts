@@ -88,9 +88,20 @@ function fill(buffer: Buffer, seed: number, offset: number): void {
 
 export async function writeSamplePack(
   dir: string,
-  options: { identifier: string; size: number; seed?: number; platforms?: string[] }
+  options: {
+    identifier: string
+    size: number
+    seed?: number
+    platforms?: string[]
+    /** The manifest, written beside the archive and inside it; default: sampleManifest(). */
+    manifest?: Record<string, unknown>
+  }
 ): Promise<SamplePack> {
-  const manifest = JSON.stringify(sampleManifest(options.identifier, options.platforms), null, 2)
+  const manifest = JSON.stringify(
+    options.manifest ?? sampleManifest(options.identifier, options.platforms),
+    null,
+    2
+  )
   const manifestPath = join(dir, 'Manifest.json')
   await writeFile(manifestPath, manifest)
   const first = Buffer.concat([

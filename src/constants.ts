@@ -36,6 +36,7 @@ export enum Outputs {
   ManifestUploadFileId = 'manifest-upload-file-id',
   ArchiveMd5 = 'archive-md5',
   Reused = 'reused',
+  ContentId = 'content-id',
   ReviewSubmissionId = 'review-submission-id',
   ReviewSubmissionState = 'review-submission-state',
   Packs = 'packs'
@@ -55,6 +56,7 @@ export const PACKS_OUTPUT_KEYS = [
   Outputs.UploadFileId,
   Outputs.ManifestUploadFileId,
   Outputs.ArchiveMd5,
+  Outputs.ContentId,
   Outputs.Reused
 ] as const
 

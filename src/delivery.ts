@@ -1,7 +1,7 @@
 // Delivers one file (the manifest or the archive) to a version: reserve an upload file, PUT its
 // parts while hashing the file, commit with the checksum the reservation announces.
 import * as log from './log.js'
-import { hashFile, type Digests } from './archive.js'
+import { hashFile, type Digests } from './archive/index.js'
 import type {
   AppStoreConnectClient,
   BackgroundAssetUploadFile,

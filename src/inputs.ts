@@ -306,6 +306,10 @@ export async function getInputs(): Promise<RunInputs> {
     for (const entry of entries)
       core.info(`  ${entry.assetPackIdentifier}: ${describeEntry(entry)}`)
   }
+  for (const { archive } of entries) {
+    for (const note of archive?.notes ?? []) core.info(note)
+    for (const warning of archive?.warnings ?? []) core.warning(warning)
+  }
   return {
     appId,
     entries,

@@ -4,7 +4,7 @@
 // rate-limit budget) and one pool of upload-concurrency part slots. The only top-level try/catch
 // is here.
 import * as core from '@actions/core'
-import { ArchiveChecksums } from './archive.js'
+import { ArchiveChecksums } from './archive/index.js'
 import {
   AppStoreConnectClient,
   type BackgroundAsset,

@@ -19,11 +19,22 @@ export const MANIFEST_PLATFORM_NAMES: Record<Platform, string> = {
 }
 const PLATFORMS = new Set(Object.values(MANIFEST_PLATFORM_NAMES))
 const BOM = '\uFEFF'
+/** BCP-47 as Apple takes it for asset packs: a language, an optional script, an optional region. */
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?$/
+/**
+ * The fields Apple acts on, in the order a difference is reported. `fileSelectors`, `sourceRoot`
+ * and `toolsVersion` are not compared: ba-package may rewrite them in the archive's copy.
+ */
+const COMPARED_FIELDS = ['assetPackID', 'downloadPolicy', 'platforms', 'language'] as const
 
 export interface CheckedManifest {
   /** The manifest as plain JSON: what the preflight sends. */
   json: Buffer
+  /** The parsed manifest, to compare with the one inside the archive. */
+  value: Record<string, unknown>
   platforms: string[]
+  /** `language` (Xcode 27): a localized pack's BCP-47 tag, the version's locale. */
+  language?: string
   /** What the file had that plain JSON has not (comments, trailing commas, a byte-order mark). */
   stripped: string[]
 }
@@ -35,7 +46,9 @@ function lineAndColumn(text: string, offset: number): string {
 }
 
 /** Parses JSON with comments; problems name the place of every syntax error. */
-function parseJsonc(text: string): { value: unknown; stripped: string[] } | { problems: string[] } {
+export function parseJsonc(
+  text: string
+): { value: unknown; stripped: string[] } | { problems: string[] } {
   const stripped: string[] = []
   if (text.startsWith(BOM)) stripped.push('a byte-order mark')
   const body = text.startsWith(BOM) ? text.slice(1) : text
@@ -96,6 +109,10 @@ export function checkManifest(
       `needs "platforms": a non-empty list of "iOS", "macOS", "tvOS", "visionOS"${unknown.length ? ` (not ${unknown.map((u) => JSON.stringify(u)).join(', ')}; iPadOS is covered by iOS)` : ''}.`
     )
   }
+  if ('language' in m && !(typeof m.language === 'string' && LANGUAGE_TAG.test(m.language)))
+    problems.push(
+      `has "language": ${JSON.stringify(m.language)}, which is not a language tag: expected a BCP-47 language code with an optional script and region, such as "fr", "es-US", "zh-Hant" or "zh-Hans-VN" (no variants or extensions).`
+    )
   if ('userInfo' in m)
     problems.push(
       'has "userInfo", which only self-hosted asset packs may use; Apple-hosted packs are refused with it.'
@@ -105,7 +122,9 @@ export function checkManifest(
     : {
         manifest: {
           json: Buffer.from(`${JSON.stringify(parsed, null, 2)}\n`),
+          value: m,
           platforms,
+          language: typeof m.language === 'string' ? m.language : undefined,
           stripped: read.stripped
         }
       }
@@ -133,4 +152,31 @@ function downloadPolicyProblem(policy: unknown): string | undefined {
   return valid
     ? undefined
     : `needs "downloadPolicy.${keys[0]}.installationEventTypes": a non-empty list of "firstInstallation" and/or "subsequentUpdate".`
+}
+
+/** JSON with every object's keys sorted and no white space: the same value, the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value && typeof value === 'object') {
+    const members = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+    return `{${members.join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/** A field's value as compared: platforms as a set (their order means nothing to Apple). */
+function comparable(key: (typeof COMPARED_FIELDS)[number], value: unknown): string {
+  return canonicalJson(
+    key === 'platforms' && Array.isArray(value) ? [...value].map(String).sort() : value
+  )
+}
+
+/** The first field Apple acts on where two manifests differ, if any. */
+export function firstDifference(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>
+): string | undefined {
+  return COMPARED_FIELDS.find((key) => comparable(key, a[key]) !== comparable(key, b[key]))
 }

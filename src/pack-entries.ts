@@ -4,12 +4,17 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseDocument } from 'yaml'
-import { identifyArchive } from './archive.js'
+import { readArchive as readWholeArchive, type ArchiveReading } from './archive/index.js'
 import type { Platform } from './asc/client.js'
 import { Inputs, PACKS_OUTPUT_KEYS } from './constants.js'
-import { formatSize } from './format.js'
+import { formatCount, formatSize } from './format.js'
 import { input, readFileInput, type Problems } from './input-reading.js'
-import { checkManifest, MANIFEST_PLATFORM_NAMES, type CheckedManifest } from './manifest.js'
+import {
+  checkManifest,
+  firstDifference,
+  MANIFEST_PLATFORM_NAMES,
+  type CheckedManifest
+} from './manifest.js'
 
 export interface ArchiveFile {
   path: string
@@ -17,6 +22,15 @@ export interface ArchiveFile {
   size: number
   /** What the file is, for the log, such as `Apple Archive (AA01)`. */
   kind: string
+  /** Hex SHA-256 of the content (what an app reads); undefined when it could not be decoded. */
+  contentId?: string
+  /** Entries read (0 when the contents could not be decoded). */
+  entries: number
+  /** What the Manifest.json inside the archive declares, when it has one. */
+  inside?: CheckedManifest
+  /** Said once in the log and the summary: the contents not decoded, no manifest inside. */
+  notes: string[]
+  warnings: string[]
 }
 
 export interface ManifestFile extends CheckedManifest {
@@ -53,6 +67,8 @@ const ENTRY_KEYS: EntryKey[] = [
 const OUTPUT_ONLY_KEYS: string[] = PACKS_OUTPUT_KEYS.filter(
   (key) => !ENTRY_KEYS.includes(key as EntryKey)
 )
+/** The characters of a content identity shown in the log and the summary. */
+export const CONTENT_ID_SHOWN = 12
 /** Apple's limit of asset packs per app. */
 const MAX_ENTRIES = 100
 
@@ -89,16 +105,92 @@ function readTarget(raw: RawEntry, field: FieldName, problems: Problems): void {
     )
 }
 
+/** One archive read at a time: each read keeps every core busy already. */
+let reading: Promise<unknown> = Promise.resolve()
+
+function readInTurn(path: string, size: number): Promise<ArchiveReading | { problem: string }> {
+  const read = reading.then(() => readWholeArchive(path, size))
+  reading = read.catch(() => undefined)
+  return read
+}
+
+/** The archive, read whole: its blocks, its entries, its content identity, the manifest inside. */
 async function readArchive(
   path: string,
   name: string,
+  identifier: string,
   problems: Problems
 ): Promise<ArchiveFile | undefined> {
   const size = await readFileInput(name, path, problems)
   if (size === undefined) return undefined
-  const identified = await identifyArchive(path, size)
-  if ('problem' in identified) return void problems.add(name, `'${path}' ${identified.problem}`)
-  return { path, fileName: basename(path), size, kind: identified.kind }
+  const read = await readInTurn(path, size)
+  if ('problem' in read) return void problems.add(name, `'${path}' ${read.problem}`)
+  const archive: ArchiveFile = {
+    path,
+    fileName: basename(path),
+    size,
+    kind: read.kind,
+    contentId: read.contentId,
+    entries: read.entries,
+    notes: [],
+    warnings: []
+  }
+  if (read.unread) archive.notes.push(`${archive.fileName}: ${read.unread}.`)
+  else if (!read.manifest)
+    archive.warnings.push(
+      `${name}: '${path}' has no Manifest.json at its root (ba-package writes one): Apple's processing will likely refuse it. The checks of the manifest inside were skipped.`
+    )
+  else
+    archive.inside = checkInside(
+      read.manifest.path,
+      read.manifest.value,
+      name,
+      path,
+      identifier,
+      problems
+    )
+  return archive
+}
+
+/** The Manifest.json inside the archive, checked as the input manifest is. */
+function checkInside(
+  inside: string,
+  value: unknown,
+  name: string,
+  path: string,
+  identifier: string,
+  problems: Problems
+): CheckedManifest | undefined {
+  const id = (value as Record<string, unknown> | null)?.assetPackID
+  if (typeof id === 'string' && id && identifier && id !== identifier) {
+    problems.add(
+      name,
+      `'${path}' was built for another asset pack: its ${inside} has "assetPackID": "${id}", but asset-pack-identifier is "${identifier}".`
+    )
+    return undefined
+  }
+  const checked = checkManifest(JSON.stringify(value), identifier)
+  if ('problems' in checked) {
+    for (const p of checked.problems) problems.add(name, `'${path}' holds a ${inside} that ${p}`)
+    return undefined
+  }
+  return checked.manifest
+}
+
+/** The archive and the manifest-path must agree on what Apple acts on. */
+function compareManifests(
+  archive: ArchiveFile,
+  manifest: ManifestFile,
+  field: FieldName,
+  problems: Problems
+): void {
+  const key = archive.inside && firstDifference(archive.inside.value, manifest.value)
+  if (!key) return
+  const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v))
+  problems.add(
+    field(Inputs.ArchivePath),
+    `'${archive.path}' was built from another manifest than ${field(Inputs.ManifestPath)} '${manifest.path}': they differ first in "${key}" (${show(archive.inside!.value[key])} inside the archive, ${show(manifest.value[key])} in ${manifest.fileName}).`
+  )
 }
 
 async function readManifest(
@@ -134,20 +226,18 @@ async function readEntry(raw: RawEntry, field: FieldName, problems: Problems): P
   const archivePath = raw[Inputs.ArchivePath]
   const manifestPath = raw[Inputs.ManifestPath]
   const upload = archivePath && !raw[Inputs.VersionId]
+  const manifest =
+    upload && manifestPath
+      ? await readManifest(manifestPath, field(Inputs.ManifestPath), assetPackIdentifier, problems)
+      : undefined
+  const archive = upload
+    ? await readArchive(archivePath, field(Inputs.ArchivePath), assetPackIdentifier, problems)
+    : undefined
+  if (archive && manifest) compareManifests(archive, manifest, field, problems)
   return {
     assetPackIdentifier,
-    archive: upload
-      ? await readArchive(archivePath, field(Inputs.ArchivePath), problems)
-      : undefined,
-    manifest:
-      upload && manifestPath
-        ? await readManifest(
-            manifestPath,
-            field(Inputs.ManifestPath),
-            assetPackIdentifier,
-            problems
-          )
-        : undefined,
+    archive,
+    manifest,
     versionId: upload ? undefined : raw[Inputs.VersionId] || undefined
   }
 }
@@ -242,13 +332,21 @@ export async function readEntries(
 
 export function describeEntry(entry: PackEntry): string {
   const { archive, manifest } = entry
-  return `${archive ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}` : `version ${entry.versionId} of ${entry.assetPackIdentifier}`}${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}`
+  const what = archive
+    ? `${archive.fileName}: ${formatSize(archive.size)} ${archive.kind}${archive.contentId ? `, ${formatCount(archive.entries)} entries read whole, content ${archive.contentId.slice(0, CONTENT_ID_SHOWN)}` : ''}`
+    : `version ${entry.versionId} of ${entry.assetPackIdentifier}`
+  return `${what}${manifest ? `; ${manifest.fileName} for ${manifest.platforms.join(', ')}` : ''}`
+}
+
+/** What the entry's manifest declares: manifest-path's, or the one inside the archive. */
+export function declaredManifest(entry: PackEntry): CheckedManifest | undefined {
+  return entry.manifest ?? entry.archive?.inside
 }
 
 /** An entry's platforms, as its manifest declares them (none known without a manifest). */
 export function declaredPlatforms(entry: PackEntry): Platform[] | undefined {
   const names = Object.keys(MANIFEST_PLATFORM_NAMES) as Platform[]
-  return entry.manifest?.platforms
-    .map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
+  return declaredManifest(entry)
+    ?.platforms.map((name) => names.find((p) => MANIFEST_PLATFORM_NAMES[p] === name))
     .filter((p): p is Platform => !!p)
 }

@@ -70,7 +70,12 @@ export class PackReport {
   finishedAt?: number
   failure?: Error
 
-  constructor(readonly entry: PackEntry) {}
+  constructor(readonly entry: PackEntry) {
+    const archive = entry.archive
+    this.set(Outputs.ContentId, archive?.contentId)
+    this.notes.push(...(archive?.notes ?? []))
+    this.warnings.push(...(archive?.warnings ?? []))
+  }
 
   get identifier(): string {
     return this.entry.assetPackIdentifier

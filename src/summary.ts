@@ -1,6 +1,7 @@
 // The job summary: a status line, one table (the pack's fields, or a row per pack of several),
 // Apple's messages, the timings, and what produced it.
 import * as core from '@actions/core'
+import { CONTENT_ID_SHOWN } from './pack-entries.js'
 import { currentRun } from './workflow-run.js'
 import { Outputs } from './constants.js'
 import {
@@ -108,6 +109,7 @@ function rows(report: RunReport, pack: PackReport): [string, string][] {
     ],
     ['App storage', hostingText(report)],
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
+    ['Content', contentText(pack)],
     [
       'Reused',
       o[Outputs.Reused] === 'true'
@@ -130,6 +132,16 @@ function runRows(report: RunReport): [string, string][] {
   ]
 }
 
+/** The content identity's first characters (the `content-id` output has all of them). */
+function contentText(pack: PackReport): string {
+  const id = pack.outputs[Outputs.ContentId]
+  return id
+    ? `<code>${id.slice(0, CONTENT_ID_SHOWN)}</code>`
+    : pack.entry.archive
+      ? 'not read'
+      : '—'
+}
+
 /** One row per pack of a run of several. */
 function packRows(report: RunReport): string[][] {
   return report.packs.map((p) => {
@@ -141,6 +153,7 @@ function packRows(report: RunReport): string[][] {
       `${p.failure ? '❌ ' : ''}${state}`,
       o[Outputs.InternalBetaState] || '—',
       p.entry.archive ? formatSize(p.entry.archive.size) : '—',
+      contentText(p),
       o[Outputs.Reused] === 'true' ? 'yes' : o[Outputs.Reused] === 'false' ? 'no' : '—',
       p.finishedAt ? seconds(p.finishedAt - p.startedAt) : '—'
     ]
@@ -212,10 +225,12 @@ function writeSinglePack(summary: typeof core.summary, report: RunReport, pack: 
 /** A run of several packs: a row per pack, the review submission, then each pack's details. */
 function writeManyPacks(summary: typeof core.summary, report: RunReport): void {
   summary.addTable([
-    ['Asset pack', 'Version', 'State', 'Internal beta', 'Size', 'Reused', 'Time'].map((data) => ({
-      data,
-      header: true
-    })),
+    ['Asset pack', 'Version', 'State', 'Internal beta', 'Size', 'Content', 'Reused', 'Time'].map(
+      (data) => ({
+        data,
+        header: true
+      })
+    ),
     ...packRows(report)
   ])
   const review = report.outputs[Outputs.ReviewSubmissionId]

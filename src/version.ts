@@ -4,7 +4,7 @@
 // before uploading into it, is resumed; otherwise a new version is created — and a create that
 // got no answer is never repeated blindly.
 import * as log from './log.js'
-import type { Digests } from './archive.js'
+import type { Digests } from './archive/index.js'
 import { AscApiError } from './errors.js'
 import {
   findIncluded,

@@ -2,6 +2,7 @@
 // 127.0.0.1. Each test ends by checking that every request and response met the spec.
 import { readdir } from 'node:fs/promises'
 import { runAction } from '../../scripts/run-action.js'
+import { writeSamplePack } from '../../scripts/sample-pack.js'
 import {
   assetFiles,
   writes,
@@ -29,6 +30,7 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
     'manifest-upload-file-id': version.manifestFileId,
     'upload-file-id': archive.id,
     'archive-md5': h.pack.md5,
+    'content-id': expect.stringMatching(/^[0-9a-f]{64}$/),
     reused: 'false'
   })
   // The packs output of a single-pack run: the same figures, one object.
@@ -93,16 +95,17 @@ test('processing FAILED fails the step with every stateDetails entry', async () 
 
 test('a manifest only the server refuses stops before the archive is reserved', async () => {
   const h = await setUp({ processing: { manifestMs: 50 } })
-  const { writeFile } = await import('node:fs/promises')
-  await writeFile(
-    h.pack.manifestPath,
-    JSON.stringify({
+  // Built from that manifest: the local checks pass; only Apple's preflight refuses it.
+  h.pack = await writeSamplePack(h.dir, {
+    identifier: IDENTIFIER,
+    size: 300_000,
+    manifest: {
       assetPackID: IDENTIFIER,
       downloadPolicy: { onDemand: {} },
       fileSelectors: [{ directory: '.' }],
       platforms: ['iOS']
-    })
-  )
+    }
+  })
   const run = await runAction(inputsFor(h))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toContain('MANIFEST_INVALID_FILE_SELECTOR')

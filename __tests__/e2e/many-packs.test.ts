@@ -88,6 +88,7 @@ test('three packs in one step, a manifest each: uploaded together, one review su
       'upload-file-id',
       'manifest-upload-file-id',
       'archive-md5',
+      'content-id',
       'reused'
     ])
     expect(p).toMatchObject({
@@ -119,7 +120,7 @@ test('three packs in one step, a manifest each: uploaded together, one review su
   for (const id of IDS) expect(run.stdout).toContain(`[${id}] Uploading the archive`)
   expect(run.summary).toContain('✅ 3 asset packs released')
   expect(run.summary).toContain(
-    '<th>Asset pack</th><th>Version</th><th>State</th><th>Internal beta</th><th>Size</th><th>Reused</th><th>Time</th>'
+    '<th>Asset pack</th><th>Version</th><th>State</th><th>Internal beta</th><th>Size</th><th>Content</th><th>Reused</th><th>Time</th>'
   )
   expect(run.summary).toContain(
     `<strong>Review submission</strong> · <code>${submission.id}</code>`

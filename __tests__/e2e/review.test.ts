@@ -1,6 +1,6 @@
 // submit-for-review, end to end: dist/index.js against the simulator's review submissions.
-import { writeFile } from 'node:fs/promises'
 import { runAction } from '../../scripts/run-action.js'
+import { writeSamplePack } from '../../scripts/sample-pack.js'
 import { writes, IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
 
 const submissions = (h: Harness) => [...h.sim.store.reviewSubmissions.values()]
@@ -145,15 +145,16 @@ test.each([
 
 test('a manifest with several platforms needs review-platform, asked before any request', async () => {
   const h = await setUp()
-  await writeFile(
-    h.pack.manifestPath,
-    JSON.stringify({
+  h.pack = await writeSamplePack(h.dir, {
+    identifier: IDENTIFIER,
+    size: 300_000,
+    manifest: {
       assetPackID: IDENTIFIER,
       downloadPolicy: { onDemand: {} },
       fileSelectors: [{ file: 'a' }],
       platforms: ['iOS', 'visionOS']
-    })
-  )
+    }
+  })
   const run = await runAction(inputsFor(h, { 'submit-for-review': 'true' }))
   expect(run.exitCode).toBe(1)
   expect(run.stdout).toMatch(/review-platform: is needed: the manifest declares IOS, VISION_OS/)
