@@ -5,6 +5,9 @@
 // A stream is a run of blocks: `bvx2` (LZ77 triples from a hash-chain search, entropy-coded with
 // FSE, frequency tables packed in the header), `bvx-` for stretches that do not shrink, `bvx$` last.
 
+// Jest runs code in a vm context, where each global lookup (`Math`) in a hot loop is slow.
+const { clz32, imul, log2, max, min, round } = Math
+
 /** One triple carries a literal run (L), then a match of M bytes D bytes back. */
 const MAX_L = 315
 const MAX_M = 2359
@@ -64,7 +67,7 @@ const LITERAL_STATES = 1024
  */
 function distanceSymbol(d: number): number {
   if (d < 4) return d
-  const extra = 29 - Math.clz32(d + 4)
+  const extra = 29 - clz32(d + 4)
   return 4 * extra + ((d + 4) >> extra) - 4
 }
 
@@ -100,7 +103,7 @@ class FseTable {
     let top = 0
     for (let i = 0; i < symbols; i++) {
       if (!counts[i]) continue
-      freq[i] = Math.max(1, Math.round((counts[i] * states) / total))
+      freq[i] = max(1, round((counts[i] * states) / total))
       sum += freq[i]
       if (counts[i] > counts[top]) top = i
     }
@@ -109,18 +112,18 @@ class FseTable {
     for (let excess = sum - states; excess > 0;) {
       let largest = 0
       for (let i = 1; i < symbols; i++) if (freq[i] > freq[largest]) largest = i
-      const take = Math.min(excess, Math.max(1, freq[largest] >> 2), freq[largest] - 1)
+      const take = min(excess, max(1, freq[largest] >> 2), freq[largest] - 1)
       freq[largest] -= take
       excess -= take
     }
     // The decoder gives symbol i the states [start, start + f) in symbol order. Coding a symbol
     // from state s writes the low bits of s and moves to the state whose decoding reads them back.
-    const log2States = 31 - Math.clz32(states)
+    const log2States = 31 - clz32(states)
     let start = 0
     for (let i = 0; i < symbols; i++) {
       const f = freq[i]
       if (!f) continue
-      const k = log2States - (31 - Math.clz32(f))
+      const k = log2States - (31 - clz32(f))
       this.bits[i] = k
       this.threshold[i] = (f << k) - states
       this.highBase[i] = start - f + (states >> k)
@@ -132,9 +135,9 @@ class FseTable {
   /** Estimated bits to code the counted symbols with these frequencies. */
   cost(): number {
     let bits = 0
-    const log2States = Math.log2(this.states)
+    const log2States = log2(this.states)
     for (let i = 0; i < this.symbols; i++)
-      if (this.counts[i]) bits += this.counts[i] * (log2States - Math.log2(this.freq[i]))
+      if (this.counts[i]) bits += this.counts[i] * (log2States - log2(this.freq[i]))
     return bits
   }
 
@@ -202,7 +205,7 @@ class Sink {
 
   reserve(bytes: number): void {
     if (this.length + bytes <= this.buf.length) return
-    const grown = new Uint8Array(Math.max(this.length + bytes, this.buf.length * 2))
+    const grown = new Uint8Array(max(this.length + bytes, this.buf.length * 2))
     grown.set(this.buf.subarray(0, this.length))
     this.buf = grown
   }
@@ -217,7 +220,7 @@ const V2_HEADER = 32
 /** Header, packed tables, 10 bits a literal at most, 8 padding bytes and 7 bytes a triple. */
 const BLOCK_BOUND = V2_HEADER + 700 + (MAX_LITERALS * 10) / 8 + 8 + MAX_TRIPLES * 7 + 64
 
-const hash = (word: number) => Math.imul(word, 0x9e3779b1) >>> (32 - HASH_BITS)
+const hash = (word: number) => imul(word, 0x9e3779b1) >>> (32 - HASH_BITS)
 
 /** Encoder state for one stream; the scratch arrays are reused from call to call. */
 class StreamEncoder {
@@ -302,7 +305,7 @@ class StreamEncoder {
       }
       if (!bestLength) {
         misses++
-        pos += Math.min(MAX_STEP, 1 + (misses >> SKIP_SHIFT))
+        pos += min(MAX_STEP, 1 + (misses >> SKIP_SHIFT))
         continue
       }
       misses = 0
@@ -319,7 +322,7 @@ class StreamEncoder {
       const end = start + bestLength
       // A few positions inside the match (near both ends) join the chains, so later repeats of its
       // text are found; all of them would cost more time than they save bytes.
-      const stop = Math.min(end, last + 1)
+      const stop = min(end, last + 1)
       for (let p = pos + 1; p < stop; p++) {
         if (p === pos + HEAD_INSERTS && stop - TAIL_INSERTS > p) p = stop - TAIL_INSERTS
         const h = hash(word(p))
