@@ -417,7 +417,7 @@ function decodeMatches(
   let ms = header.mState
   let ds = header.dState
   const out = new DataView(output.buffer, output.byteOffset, output.byteLength)
-  const wideEnd = output.length - 8
+  const wideEnd = output.length - 16
   let o = written
   let lit = 0
   let d = 0
@@ -452,24 +452,29 @@ function decodeMatches(
     if (l > literalCount - lit || l + m > end - o || d === 0 || d > o + l)
       badTriplet(start + (pos >> 3), label, l, m, d, lit, literalCount, o, end)
     if (o + l + m <= wideEnd) {
-      // Copy in 4-byte words, which may write up to 7 bytes past the triplet's end: those bytes
-      // are overwritten by what follows, and wideEnd keeps them inside the output.
-      if (l !== 0) {
+      // Copy in 4-byte words, unconditionally the first literal word and the first 16 match
+      // bytes (short runs are the common case, and this spares unpredictable branches). Bytes
+      // written past the triplet's end are overwritten by what follows; wideEnd keeps them
+      // inside the output.
+      out.setUint32(o, literalWords.getUint32(lit, true), true)
+      if (l > 4) {
         if (l <= WIDE_COPY_MAX) {
-          for (let i = 0; i < l; i += 4)
+          for (let i = 4; i < l; i += 4)
             out.setUint32(o + i, literalWords.getUint32(lit + i, true), true)
         } else {
           output.set(literals.subarray(lit, lit + l), o)
         }
-        o += l
-        lit += l
       }
+      o += l
+      lit += l
       if (d >= 4 && m <= WIDE_COPY_MAX) {
         // Word by word from d >= 4 back reads only bytes already final, even when overlapping.
         const from = o - d
         out.setUint32(o, out.getUint32(from, true), true)
         out.setUint32(o + 4, out.getUint32(from + 4, true), true)
-        for (let i = 8; i < m; i += 4) out.setUint32(o + i, out.getUint32(from + i, true), true)
+        out.setUint32(o + 8, out.getUint32(from + 8, true), true)
+        out.setUint32(o + 12, out.getUint32(from + 12, true), true)
+        for (let i = 16; i < m; i += 4) out.setUint32(o + i, out.getUint32(from + i, true), true)
       } else {
         copyMatch(output, o, d, m)
       }
