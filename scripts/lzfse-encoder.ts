@@ -23,9 +23,10 @@ const CHAIN_DEPTH = 2
 const HASH_BITS = 14
 /** The chain is indexed by position modulo a power of two larger than the longest distance. */
 const WINDOW = 1 << 18
-/** Each miss in a row lengthens the step to the next probe (up to this), so noise costs little. */
-const MAX_STEP = 16
+/** Every 2^SKIP_SHIFT misses in a row lengthen the step to the next probe, up to MAX_STEP. */
 const SKIP_SHIFT = 5
+const MAX_STEP = 16
+/** Positions inside a match that join the chains: this many after its start, and before its end. */
 const HEAD_INSERTS = 4
 const TAIL_INSERTS = 4
 
@@ -320,8 +321,8 @@ class StreamEncoder {
       }
       this.stage(anchor, start - anchor, bestLength, bestDistance)
       const end = start + bestLength
-      // A few positions inside the match (near both ends) join the chains, so later repeats of its
-      // text are found; all of them would cost more time than they save bytes.
+      // A few positions inside the match join the chains, so later repeats of its text are found;
+      // all of them would cost more time than they save bytes.
       const stop = min(end, last + 1)
       for (let p = pos + 1; p < stop; p++) {
         if (p === pos + HEAD_INSERTS && stop - TAIL_INSERTS > p) p = stop - TAIL_INSERTS

@@ -3,8 +3,8 @@
 // stored when that is not smaller) holding entries for the root, `Contents`, the directories and
 // files under it, and `Manifest.json` with the `toolsVersion` ba-package adds. Entries carry
 // owner, mode, flags and times; the root, `Contents` and `Manifest.json` the packaging time, files
-// their own. Real builds differ in every build (the packaging time); this writer is deterministic:
-// the same options give the same bytes. Streams: gigabytes never sit in memory.
+// their own. Two real builds of the same inputs differ (the packaging time); this writer gives the
+// same bytes for the same options. It streams: gigabytes never sit in memory.
 import { open, type FileHandle } from 'node:fs/promises'
 import { deflateSync } from 'node:zlib'
 import { encodeLzfse } from './lzfse-encoder.js'
@@ -57,7 +57,7 @@ export interface SampleArchiveOptions {
   toolsVersion?: string | null
   /**
    * Header field order. Default `type-first`: TYP, PAT, LNK, UID, GID, MOD, FLG, MTM, CTM, BTM,
-   * DAT. `owner-first` puts UID and GID before PAT and TYP, as another public writer does.
+   * DAT. `owner-first`: UID, GID, PAT, LNK, TYP, then the rest, as another public writer does.
    */
   fieldOrder?: 'type-first' | 'owner-first'
 }
@@ -121,11 +121,14 @@ export function sampleEntryHeader(
   options: Pick<SampleArchiveOptions, 'owner' | 'magic' | 'fieldOrder'> & { size?: number } = {}
 ): Buffer {
   const { uid, gid } = options.owner ?? { uid: 501, gid: 20 }
-  const identity: EntryField[] = [['TYP1', Buffer.from(entry.type)], stringField('PAT', entry.path)]
-  if (entry.link !== undefined) identity.push(stringField('LNK', entry.link))
+  const type: EntryField = ['TYP1', Buffer.from(entry.type)]
+  const path = [stringField('PAT', entry.path)]
+  if (entry.link !== undefined) path.push(stringField('LNK', entry.link))
   const owner = [uintField('UID', uid), uintField('GID', gid)]
   const fields: EntryField[] = [
-    ...(options.fieldOrder === 'owner-first' ? [...owner, ...identity] : [...identity, ...owner]),
+    ...(options.fieldOrder === 'owner-first'
+      ? [...owner, ...path, type]
+      : [type, ...path, ...owner]),
     ['MOD2', u16(entry.mode)],
     ['FLG4', Buffer.alloc(4)],
     timeField('MTM', entry.time),

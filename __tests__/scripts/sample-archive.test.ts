@@ -219,7 +219,7 @@ describe('writeSampleArchive', () => {
       ).bytes
     )
     expect(new Set(other.map((e) => e.magic))).toEqual(new Set(['YAA1']))
-    expect(other[0].fields.map((f) => f.key).slice(0, 4)).toEqual(['UID4', 'GID1', 'TYP1', 'PATP'])
+    expect(other[0].fields.map((f) => f.key).slice(0, 4)).toEqual(['UID4', 'GID1', 'PATP', 'TYP1'])
     expect(field(other[0], 'UID4')!.readUInt32LE()).toBe(70_000)
   })
 
