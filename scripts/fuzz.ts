@@ -1,12 +1,17 @@
 // Seeded fuzzing of every target in fuzzTargets() (__tests__/helpers/fuzz.ts): mutated inputs must
 // parse or be refused with the target's own error, quickly and without a memory blow-up.
-//   npm run fuzz -- [--iterations N (cases per target, default 100000)] [--seed S] [--time-budget SECONDS]
-// Exits non-zero on the first failing case, which it saves for reproduction.
+//   npm run fuzz -- [--iterations N] [--seed S] [--time-budget SECONDS]
+// N is cases per target (default 100000); without --seed the seed is random (and printed).
+// Exits non-zero on the first failing case, which it saves for reproduction. A case that never
+// returns can't be timed from this thread: a watchdog thread names it and kills the process.
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import { FuzzFailure, fuzzTargets, runFuzz } from '../__tests__/helpers/fuzz.js'
+
+const HANG_MS = 10_000
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +30,32 @@ function count(name: string, text: string): number {
   return value
 }
 
+/** Starts the watchdog; returns what to call before each case. */
+function startWatchdog(names: string[], seed: number): (target: string, caseIndex: number) => void {
+  // [target index, case index, when the case started in ms after `epoch`]
+  const beat = new Int32Array(new SharedArrayBuffer(12))
+  const epoch = Date.now()
+  const watchdog = new Worker(
+    `const { workerData: { beat, names, epoch, seed, hangMs } } = require('node:worker_threads')
+    setInterval(() => {
+      const running = Date.now() - epoch - Atomics.load(beat, 2)
+      if (running < hangMs) return
+      // Written directly: console output from a worker goes through the stuck main thread.
+      require('node:fs').writeSync(2, 'FAILED: fuzz target ' + names[Atomics.load(beat, 0)] +
+        ', case ' + Atomics.load(beat, 1) + ' (seed ' + seed + ') has run for ' + running +
+        ' ms: it hangs\\n')
+      process.kill(process.pid, 'SIGKILL')
+    }, 500)`,
+    { eval: true, workerData: { beat, names, epoch, seed, hangMs: HANG_MS } }
+  )
+  watchdog.unref()
+  return (target, caseIndex) => {
+    Atomics.store(beat, 0, names.indexOf(target))
+    Atomics.store(beat, 1, caseIndex)
+    Atomics.store(beat, 2, Date.now() - epoch)
+  }
+}
+
 const iterations = count('iterations', values.iterations)
 const seed =
   values.seed === undefined ? Math.floor(Math.random() * 0x1_0000_0000) : count('seed', values.seed)
@@ -35,8 +66,13 @@ console.log(
   `fuzzing with seed ${seed} (--seed ${seed} repeats this run), ${iterations} cases per target`
 )
 const started = performance.now()
+const targets = fuzzTargets()
+const beforeCase = startWatchdog(
+  targets.map((target) => target.name),
+  seed
+)
 try {
-  const report = runFuzz({ targets: fuzzTargets(), iterations, seed, timeBudgetMs })
+  const report = runFuzz({ targets, iterations, seed, timeBudgetMs, beforeCase })
   const width = Math.max(...Object.keys(report.targets).map((name) => name.length), 'total'.length)
   const line = (name: string, c: { cases: number; accepted: number; refused: number }) =>
     `${name.padEnd(width)}  ${c.cases} cases: ${c.accepted} decoded, ${c.refused} refused cleanly`
@@ -45,10 +81,8 @@ try {
   console.log(`no failures in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 } catch (error) {
   if (!(error instanceof FuzzFailure)) throw error
-  const file = join(
-    tmpdir(),
-    `fuzz-${error.target.replace(/\W+/g, '-')}-${seed}-${error.caseIndex}.bin`
-  )
+  const name = `fuzz-${error.target.replace(/\W+/g, '-')}-${seed}-${error.caseIndex}.bin`
+  const file = join(tmpdir(), name)
   writeFileSync(file, error.input)
   console.error(`FAILED: ${error.message}`)
   console.error(`the input is saved as ${file}`)

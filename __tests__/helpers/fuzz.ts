@@ -170,6 +170,8 @@ export interface FuzzOptions {
   timeBudgetMs?: number
   /** A single case slower than this is a suspected hang. */
   caseLimitMs?: number
+  /** Called before each case (a watchdog can name the case that never returns). */
+  beforeCase?: (target: string, caseIndex: number) => void
   /** Growth of ArrayBuffer memory (or rss, 4× this) over the run's start that counts as a blow-up. */
   memoryLimitBytes?: number
 }
@@ -229,6 +231,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
       const fail = (reason: string): never => {
         throw new FuzzFailure(target.name, i, options.seed, input, reason)
       }
+      options.beforeCase?.(target.name, i)
       const before = performance.now()
       try {
         target.run(input, seedIndex)
