@@ -1,6 +1,10 @@
-// Writes sample asset packs: a raw Apple Archive (AA01 entries: the manifest, then one file whose
-// contents fill the archive to the requested size) and the Manifest.json it was "built" from.
-// Shared by the demo, the tests and the benchmark. Large archives are streamed, never held whole.
+// Writes sample asset packs of an exact size: a raw Apple Archive laid out as ba-package lays it
+// out (the root, Contents, Manifest.json with its toolsVersion, then one file under Contents whose
+// contents fill the archive to the requested size; the root and Contents carry the packaging
+// time) and the Manifest.json it was "built" from. The seed decides the content, the packaging
+// time only the bytes: a rebuild is the same content in other bytes. Shared by the demo and the
+// tests; scripts/sample-archive.ts writes compressed packs of many files. Large archives are
+// streamed, never held whole.
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { open, writeFile } from 'node:fs/promises'
@@ -86,29 +90,45 @@ function fill(buffer: Buffer, seed: number, offset: number): void {
     buffer[i] = (Math.imul(offset + i, 2654435761) ^ Math.imul(seed, 0x27d4eb2d)) >>> 24
 }
 
+/** The packaging time of sample packs, unless a test rebuilds one. */
+const PACKAGED_AT = 1_780_000_000
+
+/** A directory entry stamped with the packaging time, as ba-package writes the root and Contents. */
+function directoryEntry(path: string, packagedAt: number): Buffer {
+  const time = Buffer.alloc(12)
+  time.writeBigInt64LE(BigInt(Math.floor(packagedAt)))
+  return entryHeader([['TYP1', Buffer.from('D')], stringField('PAT', path), ['MTMT', time]])
+}
+
+const DATA_PATH = 'Contents/Levels/Forest/data.bin'
+
 export async function writeSamplePack(
   dir: string,
   options: {
     identifier: string
     size: number
+    /** The content: the same seed, the same files. */
     seed?: number
     platforms?: string[]
     /** The manifest, written beside the archive and inside it; default: sampleManifest(). */
     manifest?: Record<string, unknown>
+    /** The packaging time (seconds): another one is a rebuild, other bytes of the same content. */
+    packagedAt?: number
   }
 ): Promise<SamplePack> {
-  const manifest = JSON.stringify(
-    options.manifest ?? sampleManifest(options.identifier, options.platforms),
-    null,
-    2
-  )
+  const manifest = options.manifest ?? sampleManifest(options.identifier, options.platforms)
   const manifestPath = join(dir, 'Manifest.json')
-  await writeFile(manifestPath, manifest)
+  await writeFile(manifestPath, JSON.stringify(manifest, null, 2))
+  // ba-package adds its version to the manifest it puts in the archive.
+  const inside = Buffer.from(JSON.stringify({ ...manifest, toolsVersion: '2.0' }, null, 2))
+  const packagedAt = options.packagedAt ?? PACKAGED_AT
   const first = Buffer.concat([
-    fileEntryHeader('manifest.json', Buffer.byteLength(manifest)),
-    Buffer.from(manifest)
+    directoryEntry('', packagedAt),
+    directoryEntry('Contents', packagedAt),
+    fileEntryHeader('Manifest.json', inside.length),
+    inside
   ])
-  const dataHeaderSize = fileEntryHeader('Levels/Forest/data.bin', 0).length
+  const dataHeaderSize = fileEntryHeader(DATA_PATH, 0).length
   const dataSize = options.size - first.length - dataHeaderSize
   if (dataSize < 0)
     throw new Error(`a sample pack needs at least ${first.length + dataHeaderSize} bytes`)
@@ -120,7 +140,7 @@ export async function writeSamplePack(
     if (!out.write(chunk)) await once(out, 'drain')
   }
   await write(first)
-  await write(fileEntryHeader('Levels/Forest/data.bin', dataSize))
+  await write(fileEntryHeader(DATA_PATH, dataSize))
   const block = Buffer.alloc(4 * 1024 * 1024)
   for (let written = 0; written < dataSize; written += block.length) {
     const chunk = block.subarray(0, Math.min(block.length, dataSize - written))

@@ -13,6 +13,7 @@ export enum Inputs {
   PrivateKeyPath = 'private-key-path',
   CreateAssetPack = 'create-asset-pack',
   ReuseExisting = 'reuse-existing',
+  SkipUnchanged = 'skip-unchanged',
   WaitForProcessing = 'wait-for-processing',
   ProcessingTimeout = 'processing-timeout',
   PollInterval = 'poll-interval',
@@ -36,7 +37,9 @@ export enum Outputs {
   ManifestUploadFileId = 'manifest-upload-file-id',
   ArchiveMd5 = 'archive-md5',
   Reused = 'reused',
+  Unchanged = 'unchanged',
   ContentId = 'content-id',
+  Locale = 'locale',
   ReviewSubmissionId = 'review-submission-id',
   ReviewSubmissionState = 'review-submission-state',
   Packs = 'packs'
@@ -44,7 +47,7 @@ export enum Outputs {
 
 /**
  * The keys of one object of the `packs` output, in order: the pack's identifier, the single-pack
- * outputs that describe it, and `reused` (a boolean there).
+ * outputs that describe it, and `reused` and `unchanged` (booleans there).
  */
 export const PACKS_OUTPUT_KEYS = [
   Inputs.AssetPackIdentifier,
@@ -57,13 +60,16 @@ export const PACKS_OUTPUT_KEYS = [
   Outputs.ManifestUploadFileId,
   Outputs.ArchiveMd5,
   Outputs.ContentId,
-  Outputs.Reused
+  Outputs.Locale,
+  Outputs.Reused,
+  Outputs.Unchanged
 ] as const
 
 /** Defaults as action.yml declares them (the runner passes them; these cover direct runs). */
 export const DEFAULTS = {
   [Inputs.CreateAssetPack]: 'false',
   [Inputs.ReuseExisting]: 'true',
+  [Inputs.SkipUnchanged]: 'true',
   [Inputs.WaitForProcessing]: 'true',
   [Inputs.ProcessingTimeout]: '30m',
   [Inputs.PollInterval]: '15s',

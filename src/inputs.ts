@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import * as core from '@actions/core'
 import { parsePrivateKey, type ApiKeyCredentials } from './asc/auth.js'
 import type { Platform } from './asc/client.js'
-import { DEFAULTS, Inputs, MAX_PACKS_PER_REVIEW, MAX_UPLOAD_CONCURRENCY } from './constants.js'
+import { DEFAULTS, Inputs, MAX_UPLOAD_CONCURRENCY } from './constants.js'
 import { InputError } from './errors.js'
 import { isLoopbackHost, proxyProblems } from './asc/http.js'
 import { input, Problems, readFileInput } from './input-reading.js'
@@ -33,6 +33,8 @@ export interface SharedInputs {
   credentials: ApiKeyCredentials
   createAssetPack: boolean
   reuseExisting: boolean
+  /** Keep the pack's newest version when the archive holds the same content (no new version). */
+  skipUnchanged: boolean
   waitForProcessing: boolean
   processingTimeoutMs: number
   pollIntervalMs: number
@@ -145,11 +147,6 @@ function readReviewPlatform(
     problems.add(
       Inputs.SubmitForReview,
       'needs wait-for-processing: true: only a processed (COMPLETE) version can be submitted for review.'
-    )
-  if (entries.length > MAX_PACKS_PER_REVIEW)
-    problems.add(
-      Inputs.SubmitForReview,
-      `cannot take ${entries.length} asset packs: Apple's review submissions hold at most ${MAX_PACKS_PER_REVIEW} asset packs (one version each). Submit at most ${MAX_PACKS_PER_REVIEW} packs per step.`
     )
   // The manifests name the versions' platforms: a choice that is missing or impossible shows now.
   const declared = entries.map(declaredPlatforms)
@@ -265,6 +262,7 @@ export async function getInputs(): Promise<RunInputs> {
   const credentials = await readCredentials(problems)
   const createAssetPack = readBoolean(Inputs.CreateAssetPack, problems)
   const reuseExisting = readBoolean(Inputs.ReuseExisting, problems)
+  const skipUnchanged = readBoolean(Inputs.SkipUnchanged, problems)
   const waitForProcessing = readBoolean(Inputs.WaitForProcessing, problems)
   const dryRun = readBoolean(Inputs.DryRun, problems)
   const processingTimeoutMs = readDuration(Inputs.ProcessingTimeout, problems, 72 * 3_600_000)
@@ -317,6 +315,7 @@ export async function getInputs(): Promise<RunInputs> {
     credentials: credentials!,
     createAssetPack,
     reuseExisting,
+    skipUnchanged,
     waitForProcessing,
     processingTimeoutMs,
     pollIntervalMs,

@@ -13,23 +13,24 @@ import {
 import { createAssetPack, findAssetPacks } from './asset-pack.js'
 import { TokenProvider } from './asc/auth.js'
 import { listenForCancellation } from './cancellation.js'
-import { Outputs } from './constants.js'
+import { MAX_PACKS_PER_REVIEW, Outputs } from './constants.js'
 import { deliverFile, preflightManifest } from './delivery.js'
 import { sendDispatch } from './dispatch.js'
 import { CancelledError, PacksFailedError } from './errors.js'
 import { getInputs, type ActionInputs, type RunInputs, type SharedInputs } from './inputs.js'
-import type { ArchiveFile } from './pack-entries.js'
+import { declaredManifest, type ArchiveFile } from './pack-entries.js'
 import { Ledger } from './ledger.js'
 import * as log from './log.js'
 import { readVersion, waitForVersion, type ProcessedVersion } from './processing.js'
 import { RunReport, type PackReport } from './report.js'
-import { reviewPlatformFor, submitForReview, type ReviewCandidate } from './review.js'
+import { needsReview, reviewPlatformFor, submitForReview, type ReviewCandidate } from './review.js'
 import { writeSummary } from './summary.js'
 import { PartUploader } from './parts/uploader.js'
 import {
   chooseVersion,
   createVersion,
   existingVersion,
+  handsOver,
   heldMd5,
   type VersionChoice
 } from './version.js'
@@ -76,7 +77,7 @@ export async function run(): Promise<void> {
     await report.phase(many(session, 'Choosing the version', 'Choosing the versions'), () =>
       eachPack(session, chooseTarget)
     )
-    checkReviewPlatform(session)
+    checkReview(session)
     if (inputs.dryRun) return await eachPack(session, finishDryRun)
     await eachPack(session, release)
     await handOver(session)
@@ -152,18 +153,29 @@ async function chooseTarget({ api }: Session, r: PackRelease): Promise<void> {
     ? await existingVersion(api, pack!, inputs.versionId)
     : await chooseVersion(api, pack?.id, {
         reuseExisting: inputs.reuseExisting,
+        skipUnchanged: inputs.skipUnchanged,
         dryRun: inputs.dryRun,
         archiveSize: inputs.archive!.size,
+        contentId: inputs.archive!.contentId,
+        locale: declaredManifest(inputs)?.language,
         digests: (sha256) => checksums!.get(sha256),
         run: currentRun()
       })
-  r.report.recordVersion(r.choice.version)
+  r.report.recordChoice(r.choice)
 }
 
-/** Before any write: the versions already known must fit one review submission's platform. */
-function checkReviewPlatform({ inputs, releases }: Session): void {
+/**
+ * Before any write: what goes into the review submission must fit it. A pack with a new upload
+ * goes in; a version handed over goes in unless it is already in review, accepted or live.
+ */
+function checkReview({ inputs, releases }: Session): void {
   if (!inputs.submitForReview) return
-  const known = releases.filter((r) => r.choice?.version?.attributes?.platforms?.length)
+  const going = releases.filter((r) => !handsOver(r.choice!) || needsReview(r.report.appStoreState))
+  if (going.length > MAX_PACKS_PER_REVIEW)
+    throw new Error(
+      `submit-for-review: ${going.length} asset packs need App Store review (${going.map((r) => r.inputs.assetPackIdentifier).join(', ')}), and Apple's review submissions hold at most ${MAX_PACKS_PER_REVIEW} asset packs (one version each). Release at most ${MAX_PACKS_PER_REVIEW} changed packs per step, or submit some in App Store Connect first. Nothing was written.`
+    )
+  const known = going.filter((r) => r.choice?.version?.attributes?.platforms?.length)
   reviewPlatformFor(
     known.map((r) => reviewCandidate(r, r.choice!.version!)),
     inputs.reviewPlatform
@@ -172,14 +184,20 @@ function checkReviewPlatform({ inputs, releases }: Session): void {
 
 /** A pack's version as the review submission takes it. */
 function reviewCandidate(r: PackRelease, version: BackgroundAssetVersion): ReviewCandidate {
-  return { packId: r.pack!.id, identifier: r.inputs.assetPackIdentifier, version }
+  return {
+    packId: r.pack!.id,
+    identifier: r.inputs.assetPackIdentifier,
+    version,
+    appStoreState: r.report.appStoreState
+  }
 }
 
-/** The MD5 of the archive the version will hold: this one, or, reusing an earlier attempt's
- * version (other bytes, same content), the one Apple holds, when its checksum is an MD5. */
+/** The MD5 of the archive the version will hold: this one, or, keeping a version of the same
+ * content (other bytes), the one Apple holds, when its checksum is an MD5. */
 async function md5Of({ checksums, choice }: PackRelease): Promise<string | undefined> {
   if (choice!.kind === 'existing') return choice!.assetFile && heldMd5(choice!.assetFile)
-  if (choice!.kind === 'reuse' && choice!.madeBy) return heldMd5(choice!.assetFile)
+  if (choice!.kind === 'reuse' && (choice!.madeBy || choice!.unchanged))
+    return heldMd5(choice!.assetFile)
   return (await checksums!.get()).md5
 }
 
@@ -190,8 +208,7 @@ async function finishDryRun(_: Session, r: PackRelease): Promise<void> {
 /** Steps 5–8 for one pack: its pack and version made if needed, the upload, the wait. */
 async function release(session: Session, r: PackRelease): Promise<void> {
   const choice = r.choice!
-  if (choice.kind === 'reuse' || choice.kind === 'existing')
-    r.report.recordReuse(choice, await md5Of(r))
+  if (handsOver(choice)) r.report.recordReuse(choice, await md5Of(r))
   else {
     const versionId =
       choice.kind === 'resume'
@@ -245,7 +262,7 @@ async function uploadArchive(session: Session, r: PackRelease, versionId: string
           assetType: 'ASSET',
           source: archive.path,
           size: archive.size,
-          fileName: reservationFileName(archive.fileName, currentRun())
+          fileName: reservationFileName(archive.fileName, currentRun(), archive.contentId)
         },
         {
           stallTimeoutMs: inputs.stallTimeoutMs,
@@ -288,7 +305,8 @@ async function handOver({ api, inputs, report, releases }: Session): Promise<voi
     )
   if (inputs.submitForReview) {
     const candidates = releases.map((r) => reviewCandidate(r, r.processed!.version))
-    const platform = reviewPlatformFor(candidates, inputs.reviewPlatform)
+    const needed = candidates.filter((c) => needsReview(c.appStoreState))
+    const platform = needed.length ? reviewPlatformFor(needed, inputs.reviewPlatform) : undefined
     const review = await report.phase('Submitting for App Store review', () =>
       submitForReview(api, inputs.appId, candidates, platform)
     )

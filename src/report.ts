@@ -3,15 +3,15 @@
 // requests, the failure). Published once at the end (outputs, annotations, job summary), whether
 // the run succeeded or not.
 import * as core from '@actions/core'
-import type { BackgroundAssetVersion } from './asc/client.js'
+import type { AppStoreReleaseState, BackgroundAssetVersion } from './asc/client.js'
 import type { AppHosting, PackLookup } from './asset-pack.js'
 import { Inputs, Outputs, PACKS_OUTPUT_KEYS } from './constants.js'
 import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
 import type { RunInputs } from './inputs.js'
-import type { PackEntry } from './pack-entries.js'
-import type { ReviewResult } from './review.js'
-import type { VersionChoice } from './version.js'
+import { declaredManifest, type PackEntry } from './pack-entries.js'
+import type { ReviewCandidate, ReviewResult } from './review.js'
+import { handsOver, versionMadeBy, type VersionChoice } from './version.js'
 import { CancelledError, InputError, PacksFailedError, ProcessingFailedError } from './errors.js'
 import type { Ledger } from './ledger.js'
 import * as log from './log.js'
@@ -70,9 +70,15 @@ export class PackReport {
   finishedAt?: number
   failure?: Error
 
+  /** The App Store release state of the version that is the release; undefined: not submitted. */
+  appStoreState?: AppStoreReleaseState
+  /** Set when the pack's newest version already held this content: that version's number. */
+  unchangedSince?: string
+
   constructor(readonly entry: PackEntry) {
     const archive = entry.archive
     this.set(Outputs.ContentId, archive?.contentId)
+    this.set(Outputs.Locale, declaredManifest(entry)?.language)
     this.notes.push(...(archive?.notes ?? []))
     this.warnings.push(...(archive?.warnings ?? []))
   }
@@ -95,12 +101,20 @@ export class PackReport {
       this.notes.push(`The asset pack '${this.identifier}' did not exist and was created.`)
   }
 
+  /** The version chosen (before anything is written), and what the choice says beyond it. */
+  recordChoice(choice: VersionChoice): void {
+    this.recordVersion(choice.version)
+    if (handsOver(choice)) this.appStoreState = choice.appStoreState
+    if (choice.kind === 'create' && choice.warning) this.warnings.push(choice.warning)
+  }
+
   /** The version's identity and last seen state, with Apple's non-fatal messages. */
   recordVersion(version: BackgroundAssetVersion | undefined, internalBetaState?: string): void {
     if (!version) return
     this.set(Outputs.VersionId, version.id)
     this.set(Outputs.Version, version.attributes?.version)
     this.set(Outputs.State, version.attributes?.state)
+    this.set(Outputs.Locale, version.attributes?.locale)
     this.set(
       Outputs.InternalBetaState,
       internalBetaState ?? this.outputs[Outputs.InternalBetaState] ?? ''
@@ -118,17 +132,20 @@ export class PackReport {
 
   finishDryRun(choice: VersionChoice, md5: string | undefined, review: boolean): void {
     this.set(Outputs.ArchiveMd5, md5)
-    this.set(Outputs.Reused, String(choice.kind === 'reuse' || choice.kind === 'existing'))
+    this.set(Outputs.Reused, String(handsOver(choice)))
+    this.set(Outputs.Unchanged, String(choice.kind === 'reuse' && !!choice.unchanged))
     const plan =
       choice.kind === 'existing'
         ? `hand over version ${choice.version.attributes?.version} (version-id) without an upload`
-        : choice.kind === 'reuse' && choice.madeBy
-          ? `reuse version ${choice.version.attributes?.version}, which attempt ${choice.madeBy.attempt} of this run made`
-          : {
-              reuse: 'reuse the version that already holds this archive',
-              resume: 'upload into the version left AWAITING_UPLOAD',
-              create: 'create a new version and upload into it'
-            }[choice.kind]
+        : choice.kind === 'reuse' && choice.unchanged
+          ? `keep version ${choice.version.attributes?.version}, which already holds this content`
+          : choice.kind === 'reuse' && choice.madeBy
+            ? `reuse version ${choice.version.attributes?.version}, which attempt ${choice.madeBy.attempt} of this run made`
+            : {
+                reuse: 'reuse the version that already holds this archive',
+                resume: 'upload into the version left AWAITING_UPLOAD',
+                create: 'create a new version and upload into it'
+              }[choice.kind]
     this.notes.push(
       `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${review ? ', then submit it for App Store review' : ''}. Nothing was written.`
     )
@@ -143,13 +160,18 @@ export class PackReport {
     this.set(Outputs.UploadFileId, choice.assetFile?.id)
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, 'true')
+    const unchanged = choice.kind === 'reuse' && choice.unchanged
+    this.set(Outputs.Unchanged, String(!!unchanged))
+    if (unchanged) this.unchangedSince = choice.version.attributes?.version
     const version = choice.version.attributes?.version
     this.notes.push(
       choice.kind === 'existing'
         ? `Version ${version} was given as version-id: handed over as it is, nothing was uploaded.`
         : choice.madeBy
           ? `Version ${version} was made by attempt ${choice.madeBy.attempt} of this run (${choice.madeBy.runId}); reusing it: its archive was built from the same commit. Nothing was uploaded.`
-          : `Version ${version} already holds this exact archive (same size and checksum): nothing was uploaded.`
+          : unchanged
+            ? `Unchanged since ${versionMadeBy(choice.version, unchanged.since)}: that version holds the same content (files, paths and manifest), so it is the release. Nothing was uploaded.`
+            : `Version ${version} already holds this exact archive (same size and checksum): nothing was uploaded.`
     )
   }
 
@@ -157,6 +179,7 @@ export class PackReport {
     this.set(Outputs.UploadFileId, delivery.uploadFile.id)
     this.set(Outputs.ArchiveMd5, delivery.digests.md5)
     this.set(Outputs.Reused, 'false')
+    this.set(Outputs.Unchanged, 'false')
     if (delivery.checksumForm !== 'sourceFileChecksums')
       this.warnings.push(
         'The commit used the deprecated sourceFileChecksum MD5 string: App Store Connect refused the sourceFileChecksums object.'
@@ -187,7 +210,7 @@ export class PackReport {
         key,
         key === Inputs.AssetPackIdentifier
           ? this.identifier
-          : key === Outputs.Reused
+          : key === Outputs.Reused || key === Outputs.Unchanged
             ? this.outputs[key] === 'true'
             : this.outputs[key] || null
       ])
@@ -241,14 +264,27 @@ export class RunReport {
   }
 
   recordReview(review: ReviewResult): void {
-    this.outputs[Outputs.ReviewSubmissionId] = review.submission.id
-    if (review.submission.attributes?.state)
-      this.outputs[Outputs.ReviewSubmissionState] = review.submission.attributes.state
+    const packOf = (c: ReviewCandidate) => this.packs.find((p) => p.identifier === c.identifier)
+    for (const c of review.added) packOf(c)!.appStoreState = 'WAITING_FOR_REVIEW'
+    if (review.leftOut.length)
+      this.notes.push(
+        `Left out of the review submission, already in review, accepted or live: ${review.leftOut.map((c) => `${c.identifier} version ${c.version.attributes?.version} (${c.appStoreState})`).join(', ')}.`
+      )
+    const { submission } = review
+    if (!submission) {
+      this.notes.push(
+        'Nothing was submitted for App Store review: no version needed it, so no submission was made.'
+      )
+      return
+    }
+    this.outputs[Outputs.ReviewSubmissionId] = submission.id
+    if (submission.attributes?.state)
+      this.outputs[Outputs.ReviewSubmissionState] = submission.attributes.state
     const what = this.single ? 'The version was' : `The ${this.packs.length} versions were`
     this.notes.push(
       review.alreadySubmitted
-        ? `${what} already in review submission ${review.submission.id} (${review.submission.attributes?.state}); nothing was changed.`
-        : `Submitted for App Store review in ${review.reusedDraft ? "the app's open draft" : 'a new submission'} ${review.submission.id} (${review.submission.attributes?.state}).`
+        ? `${what} already in review submission ${submission.id} (${submission.attributes?.state}); nothing was changed.`
+        : `Submitted ${review.added.map((c) => c.identifier).join(', ')} for App Store review in ${review.reusedDraft ? "the app's open draft" : 'a new submission'} ${submission.id} (${submission.attributes?.state}).`
     )
   }
 

@@ -1,10 +1,12 @@
-// Optional last step: submit the COMPLETE version for App Store review. Apple's only API route is a
-// review submission with a backgroundAssetVersion item: reuse the app's open draft for the
-// platform (submitted with whatever it already holds) or create one, add the version, submit.
-// External TestFlight review of asset packs has no API.
+// Optional last step: submit the COMPLETE versions for App Store review. Apple's only API route is
+// a review submission with a backgroundAssetVersion item: reuse the app's open draft for the
+// platform (submitted with whatever it already holds) or create one, add the versions, submit.
+// Only what needs review goes in: a version already in review, accepted or live (its App Store
+// release says so) is left out. External TestFlight review of asset packs has no API.
 import * as log from './log.js'
 import type {
   AppStoreConnectClient,
+  AppStoreReleaseState,
   BackgroundAssetVersion,
   ReviewSubmission,
   ReviewSubmissionState,
@@ -14,11 +16,16 @@ import { AscApiError } from './errors.js'
 import { MAX_PACKS_PER_REVIEW } from './constants.js'
 
 export interface ReviewResult {
-  submission: ReviewSubmission
-  /** The version was already in this open submission (a re-run): nothing was changed. */
+  /** The submission the versions are in; undefined when none needed review. */
+  submission?: ReviewSubmission
+  /** The versions were already in this open submission (a re-run): nothing was changed. */
   alreadySubmitted: boolean
   /** An existing draft was used (and submitted with the items it held). */
   reusedDraft: boolean
+  /** Versions added to the submission by this run. */
+  added: ReviewCandidate[]
+  /** Versions left out: already in review, accepted or live. */
+  leftOut: ReviewCandidate[]
 }
 
 /** A COMPLETE version to submit, with its pack. */
@@ -26,6 +33,27 @@ export interface ReviewCandidate {
   packId: string
   identifier: string
   version: BackgroundAssetVersion
+  /** Its App Store release's state; undefined when it has none (never submitted). */
+  appStoreState?: AppStoreReleaseState
+}
+
+/**
+ * App Store release states of a version that is not submitted again: waiting for or in review,
+ * accepted, on its way to or on the App Store, or replaced there. Any other (no release,
+ * PREPARE_FOR_SUBMISSION, READY_FOR_REVIEW, REJECTED) goes in.
+ */
+const SETTLED: AppStoreReleaseState[] = [
+  'WAITING_FOR_REVIEW',
+  'IN_REVIEW',
+  'ACCEPTED',
+  'PROCESSING_FOR_DISTRIBUTION',
+  'READY_FOR_DISTRIBUTION',
+  'SUPERSEDED'
+]
+
+/** Whether a version goes into the review submission (see SETTLED). */
+export function needsReview(appStoreState: AppStoreReleaseState | undefined): boolean {
+  return !appStoreState || !SETTLED.includes(appStoreState)
 }
 
 /** States in which a submission still holds its items for review. */
@@ -89,10 +117,12 @@ async function placedVersions(
   const open = await client.listReviewSubmissions(appId, OPEN)
   const placed = new Map<string, ReviewSubmission>()
   for (const { version } of candidates) {
+    // A rejected item no longer holds its version: it goes into a submission again.
     const item = open.items.find(
       (i) =>
         i.relationships?.backgroundAssetVersion?.data?.id === version.id &&
-        i.attributes?.state !== 'REMOVED'
+        i.attributes?.state !== 'REMOVED' &&
+        i.attributes?.state !== 'REJECTED'
     )
     const submission =
       item &&
@@ -128,24 +158,36 @@ async function checkDraft(
     )
 }
 
-// Long on purpose: Apple's review rules (reuse the draft, one open submission per version, cancel
-// only what this run created) are a sequence whose order matters.
-/** Puts every version in one review submission and submits it once. */
+// Long on purpose: Apple's review rules (only what needs review, reuse the draft, one open
+// submission per version, cancel only what this run created) are a sequence whose order matters.
+/** Puts every version that needs review in one review submission and submits it once. */
 export async function submitForReview(
   client: AppStoreConnectClient,
   appId: string,
   candidates: ReviewCandidate[],
-  platform: Platform
+  platform: Platform | undefined
 ): Promise<ReviewResult> {
+  const leftOut = candidates.filter((c) => !needsReview(c.appStoreState))
+  for (const c of leftOut)
+    log.info(
+      `${capitalized(label(c))} is ${c.appStoreState} on the App Store: left out of the review submission.`
+    )
+  const needed = candidates.filter((c) => needsReview(c.appStoreState))
   // A re-run: versions may already be in an open submission (a submitted one, or the draft).
   const placed = await placedVersions(client, appId, candidates)
-  const inReview = [...placed.values()].filter((s) => s.attributes?.state !== 'READY_FOR_REVIEW')
-  if (inReview.length === candidates.length) {
-    const submission = inReview[0]
-    log.info(
-      `${candidates.length === 1 ? `Version ${candidates[0].version.attributes?.version} is` : 'The versions are'} already in review submission ${submission.id} (${submission.attributes?.state}); nothing to do.`
-    )
-    return { submission, alreadySubmitted: true, reusedDraft: false }
+  const submitted = (c: ReviewCandidate) =>
+    placed.get(c.version.id)?.attributes?.state !== 'READY_FOR_REVIEW' && placed.has(c.version.id)
+  if (needed.every(submitted)) {
+    const submission = [...placed.values()].find((s) => s.attributes?.state !== 'READY_FOR_REVIEW')
+    if (submission)
+      log.info(
+        `${needed.length === 1 ? `Version ${needed[0].version.attributes?.version} is` : 'The versions are'} already in review submission ${submission.id} (${submission.attributes?.state}); nothing to do.`
+      )
+    else
+      log.info(
+        'Nothing to submit for App Store review: every version is already in review, accepted or live.'
+      )
+    return { submission, alreadySubmitted: !!submission, reusedDraft: false, added: [], leftOut }
   }
   for (const [versionId, s] of placed)
     if (s.attributes?.state !== 'READY_FOR_REVIEW')
@@ -155,14 +197,14 @@ export async function submitForReview(
   const drafts = await client.listReviewSubmissions(appId, ['READY_FOR_REVIEW'], platform)
   let submission = drafts.submissions[0]
   const created = !submission
-  const adding = candidates.filter((c) => !placed.has(c.version.id))
+  const adding = needed.filter((c) => !placed.has(c.version.id))
   if (submission) {
-    await checkDraft(client, submission, platform, adding)
+    await checkDraft(client, submission, platform!, adding)
     log.info(
       `Adding ${adding.map(label).join(', ') || 'nothing more'} to the app's open ${platform} review draft ${submission.id}.`
     )
   } else {
-    submission = await client.createReviewSubmission(appId, platform)
+    submission = await client.createReviewSubmission(appId, platform!)
     log.info(`Created review submission ${submission.id} for ${platform}.`)
   }
   try {
@@ -181,5 +223,13 @@ export async function submitForReview(
   }
   const result = await client.updateReviewSubmission(submission.id, { submitted: true })
   log.info(`Submitted review submission ${result.id}: ${result.attributes?.state}.`)
-  return { submission: result, alreadySubmitted: false, reusedDraft: !created }
+  return {
+    submission: result,
+    alreadySubmitted: false,
+    reusedDraft: !created,
+    added: needed,
+    leftOut
+  }
 }
+
+const capitalized = (text: string) => text[0].toUpperCase() + text.slice(1)

@@ -108,6 +108,8 @@ function rows(report: RunReport, pack: PackReport): [string, string][] {
         : '—'
     ],
     ['App storage', hostingText(report)],
+    ['App Store', appStoreText(pack)],
+    ...(o[Outputs.Locale] ? [['Locale', escape(o[Outputs.Locale])] as [string, string]] : []),
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
     ['Content', contentText(pack)],
     [
@@ -132,26 +134,36 @@ function runRows(report: RunReport): [string, string][] {
   ]
 }
 
-/** The content identity's first characters (the `content-id` output has all of them). */
+/**
+ * The content: new, or unchanged since a version, with the identity's first characters (the
+ * `content-id` output has all of them).
+ */
 function contentText(pack: PackReport): string {
   const id = pack.outputs[Outputs.ContentId]
-  return id
-    ? `<code>${id.slice(0, CONTENT_ID_SHOWN)}</code>`
-    : pack.entry.archive
-      ? 'not read'
-      : '—'
+  if (!id) return pack.entry.archive ? 'not read' : '—'
+  const since = pack.unchangedSince
+  const reused = pack.outputs[Outputs.Reused]
+  const what = since ? `unchanged since version ${since}` : reused === 'false' ? 'new' : ''
+  return `${what ? `${what} · ` : ''}<code>${id.slice(0, CONTENT_ID_SHOWN)}</code>`
 }
 
-/** One row per pack of a run of several. */
-function packRows(report: RunReport): string[][] {
+/** The App Store release's state of the version that is the release. */
+function appStoreText(pack: PackReport): string {
+  return pack.appStoreState ?? (pack.outputs[Outputs.VersionId] ? 'not submitted' : '—')
+}
+
+/** One row per pack of a run of several; a locale column when a pack has one. */
+function packRows(report: RunReport, locales: boolean): string[][] {
   return report.packs.map((p) => {
     const o = p.outputs
     const state = p.failure && !o[Outputs.State] ? 'failed' : (o[Outputs.State] ?? '—')
     return [
       `${escape(p.identifier)}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`,
+      ...(locales ? [escape(o[Outputs.Locale] ?? '—')] : []),
       o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—',
       `${p.failure ? '❌ ' : ''}${state}`,
       o[Outputs.InternalBetaState] || '—',
+      appStoreText(p),
       p.entry.archive ? formatSize(p.entry.archive.size) : '—',
       contentText(p),
       o[Outputs.Reused] === 'true' ? 'yes' : o[Outputs.Reused] === 'false' ? 'no' : '—',
@@ -224,15 +236,10 @@ function writeSinglePack(summary: typeof core.summary, report: RunReport, pack: 
 
 /** A run of several packs: a row per pack, the review submission, then each pack's details. */
 function writeManyPacks(summary: typeof core.summary, report: RunReport): void {
-  summary.addTable([
-    ['Asset pack', 'Version', 'State', 'Internal beta', 'Size', 'Content', 'Reused', 'Time'].map(
-      (data) => ({
-        data,
-        header: true
-      })
-    ),
-    ...packRows(report)
-  ])
+  const locales = report.packs.some((p) => p.outputs[Outputs.Locale])
+  const headings = ['Asset pack', ...(locales ? ['Locale'] : []), 'Version', 'State']
+  headings.push('Internal beta', 'App Store', 'Size', 'Content', 'Reused', 'Time')
+  summary.addTable([headings.map((data) => ({ data, header: true })), ...packRows(report, locales)])
   const review = report.outputs[Outputs.ReviewSubmissionId]
   summary.addRaw(
     `<p><strong>Review submission</strong> · ${review ? `<code>${review}</code> ${report.outputs[Outputs.ReviewSubmissionState] ?? ''}` : '—'}</p>`,

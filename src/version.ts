@@ -1,44 +1,70 @@
-// Step 4: which version receives the archive. A version an earlier attempt of this workflow run
-// made is this release (reused while PROCESSING or COMPLETE, replaced when FAILED); a version that
-// already holds these exact bytes is reused (no upload); the newest version, when a run died
-// before uploading into it, is resumed; otherwise a new version is created — and a create that
-// got no answer is never repeated blindly.
+// Step 4: which version is the release. The pack's newest version (of the manifest's language,
+// when it declares one) that already holds this content is kept (`skip-unchanged`: no upload,
+// no new version); a version an earlier attempt of this workflow run made is this release
+// (reused while PROCESSING or COMPLETE, replaced when FAILED); a version that already holds these
+// exact bytes is reused; the newest version, when a run died before uploading into it, is
+// resumed; otherwise a new version is created — and a create that got no answer is never
+// repeated blindly.
 import * as log from './log.js'
 import type { Digests } from './archive/index.js'
 import { AscApiError } from './errors.js'
 import {
   findIncluded,
   type AppStoreConnectClient,
+  type AppStoreReleaseState,
   type BackgroundAsset,
   type VersionResponse,
   type BackgroundAssetUploadFile,
   type BackgroundAssetVersion
 } from './asc/client.js'
 import { writeWithoutRepeats } from './asc/retry.js'
-import { runOfFileName, type WorkflowRun } from './workflow-run.js'
+import { holdsContent, parseReservationName, type WorkflowRun } from './workflow-run.js'
+
+/** What a version handed over without an upload is, beyond its number. */
+interface HandedOver {
+  version: BackgroundAssetVersion
+  /** Its App Store release's state; undefined when it has none (never submitted). */
+  appStoreState?: AppStoreReleaseState
+}
 
 export type VersionChoice =
-  | {
+  | (HandedOver & {
       kind: 'reuse'
-      version: BackgroundAssetVersion
       assetFile: BackgroundAssetUploadFile
       /** Set when the version is reused because an earlier attempt of this run made it. */
       madeBy?: WorkflowRun
-    }
+      /** The pack's newest version (of the locale) already holds this content. */
+      unchanged?: { since: WorkflowRun | undefined }
+    })
   | { kind: 'resume'; version: BackgroundAssetVersion }
   /** The version version-id names: handed over as it is. */
-  | { kind: 'existing'; version: BackgroundAssetVersion; assetFile?: BackgroundAssetUploadFile }
+  | (HandedOver & { kind: 'existing'; assetFile?: BackgroundAssetUploadFile })
   /** A new version: created later (createVersion), after every pack's checks. */
-  | { kind: 'create'; version?: BackgroundAssetVersion; newestBefore: number }
+  | { kind: 'create'; version?: BackgroundAssetVersion; newestBefore: number; warning?: string }
 
 export interface VersionChoiceOptions {
   reuseExisting: boolean
+  /** Keep the newest version when it holds this content (needs reuseExisting and a contentId). */
+  skipUnchanged: boolean
   dryRun: boolean
   archiveSize: number
+  /** The archive's content identity; undefined when its contents could not be decoded. */
+  contentId?: string
+  /** The manifest's language: only versions of this locale count. */
+  locale?: string
   /** Hashes the archive (once) when a same-size version makes the checksum matter now. */
   digests: (sha256: boolean) => Promise<Digests>
   /** The workflow run of this attempt (undefined outside GitHub Actions). */
   run?: WorkflowRun
+}
+
+type ReuseChoice = Extract<VersionChoice, { kind: 'reuse' }>
+
+/** No upload: the version is handed over as it is. */
+export function handsOver(
+  choice: VersionChoice
+): choice is Extract<VersionChoice, { kind: 'reuse' | 'existing' }> {
+  return choice.kind === 'reuse' || choice.kind === 'existing'
 }
 
 const number = (v?: BackgroundAssetVersion) => Number(v?.attributes?.version ?? 0)
@@ -94,11 +120,20 @@ interface HeldArchive {
   file: BackgroundAssetUploadFile
 }
 
-/** What the pack's versions say: the newest, this run's newest, and same-size candidates. */
+/** What the pack's versions (of the locale) say: the newest, this run's newest, same-size ones. */
 interface VersionSurvey {
   newest?: BackgroundAssetVersion
+  newestFile?: BackgroundAssetUploadFile
+  /** The newest of every locale: version numbers are the pack's. */
+  newestNumber: number
   thisRun?: HeldArchive & { run: WorkflowRun }
   sameSize: HeldArchive[]
+  appStoreStates: Map<string, AppStoreReleaseState>
+}
+
+/** A version's locale matches the manifest's language (any case); without one, every version. */
+function ofLocale(version: BackgroundAssetVersion, locale: string | undefined): boolean {
+  return !locale || version.attributes?.locale?.toLowerCase() === locale.toLowerCase()
 }
 
 /** Reads every page: the version holding this archive may be far down the list. */
@@ -107,18 +142,20 @@ async function survey(
   packId: string,
   options: VersionChoiceOptions
 ): Promise<VersionSurvey> {
-  const found: VersionSurvey = { sameSize: [] }
-  for await (const page of client.versionPages(packId, {
-    sort: '-version',
-    include: 'assetFile',
-    'fields[backgroundAssetUploadFiles]':
-      'assetDeliveryState,fileName,fileSize,sourceFileChecksum,sourceFileChecksums'
-  })) {
+  const found: VersionSurvey = { sameSize: [], newestNumber: 0, appStoreStates: new Map() }
+  for await (const page of client.versionPages(packId, VERSIONS_WITH_FILES)) {
     for (const version of page.data) {
-      if (number(version) > number(found.newest)) found.newest = version
+      found.newestNumber = Math.max(found.newestNumber, number(version))
+      if (!ofLocale(version, options.locale)) continue
       const file = findIncluded(page.included, version.relationships?.assetFile?.data)
+      const release = findIncluded(page.included, version.relationships?.appStoreRelease?.data)
+      if (release?.attributes?.state) found.appStoreStates.set(version.id, release.attributes.state)
+      if (number(version) > number(found.newest)) {
+        found.newest = version
+        found.newestFile = file
+      }
       if (!file) continue
-      const run = runOfFileName(file.attributes?.fileName)
+      const { run } = parseReservationName(file.attributes?.fileName)
       if (
         run &&
         run.runId === options.run?.runId &&
@@ -136,8 +173,54 @@ async function survey(
   return found
 }
 
+/** What the version choice reads of every version: its archive's name, size and checksums. */
+const VERSIONS_WITH_FILES = {
+  sort: '-version',
+  include: 'assetFile,appStoreRelease',
+  'fields[backgroundAssetUploadFiles]':
+    'assetDeliveryState,fileName,fileSize,sourceFileChecksum,sourceFileChecksums',
+  'fields[backgroundAssetVersionAppStoreReleases]': 'state'
+}
+
+/** "version 7 (made by run 555000111)": a version and the run its archive's name names. */
+export function versionMadeBy(
+  version: BackgroundAssetVersion,
+  run: WorkflowRun | undefined
+): string {
+  return `version ${version.attributes?.version}${run ? ` (made by run ${run.runId}${run.attempt > 1 ? ` attempt ${run.attempt}` : ''})` : ''}`
+}
+
+/**
+ * The newest version, when it holds this content: the release (unchanged), unless it FAILED (a
+ * new version, with a warning) or awaits its upload (resumed later). Older versions never count:
+ * devices receive the newest, so reverted content is a new version.
+ */
+function unchangedSince(
+  found: VersionSurvey,
+  options: VersionChoiceOptions
+): ReuseChoice | string | undefined {
+  const { newest, newestFile } = found
+  if (!options.skipUnchanged || !newest || !newestFile) return undefined
+  const name = parseReservationName(newestFile.attributes?.fileName)
+  if (!holdsContent(name, options.contentId)) return undefined
+  const state = newest.attributes?.state
+  if (state === 'FAILED')
+    return `This content failed processing before, as ${versionMadeBy(newest, name.run)}: a new version is made for it; if it fails again, fix what App Store Connect reported for that version.`
+  if (state !== 'PROCESSING' && state !== 'COMPLETE') return undefined
+  log.info(
+    `Unchanged since ${versionMadeBy(newest, name.run)}, which is ${state}: it is the release; nothing is uploaded.`
+  )
+  return {
+    kind: 'reuse',
+    version: newest,
+    assetFile: newestFile,
+    appStoreState: found.appStoreStates.get(newest.id),
+    unchanged: { since: name.run }
+  }
+}
+
 /** The version an earlier attempt of this run made, unless it FAILED (final: a new one then). */
-function earlierAttempt(thisRun: VersionSurvey['thisRun']): VersionChoice | undefined {
+function earlierAttempt(thisRun: VersionSurvey['thisRun']): ReuseChoice | undefined {
   if (!thisRun) return undefined
   const { version, file, run } = thisRun
   const made = `Version ${version.attributes?.version} was made by attempt ${run.attempt} of this run (${run.runId})`
@@ -157,7 +240,7 @@ function earlierAttempt(thisRun: VersionSurvey['thisRun']): VersionChoice | unde
 async function sameBytes(
   sameSize: HeldArchive[],
   options: VersionChoiceOptions
-): Promise<VersionChoice | undefined> {
+): Promise<ReuseChoice | undefined> {
   if (!sameSize.length) return undefined
   const sha256 = sameSize.some(
     (c) => c.file.attributes?.sourceFileChecksums?.file?.algorithm === 'SHA_256'
@@ -172,6 +255,39 @@ async function sameBytes(
   return { kind: 'reuse', version: match.version, assetFile: match.file }
 }
 
+/** `version-id: latest`: the pack's newest version, whatever it is. */
+export const LATEST_VERSION = 'latest'
+
+/** What the hand-over reads of a version: its pack, its archive, its App Store release. */
+const HANDED_OVER = 'backgroundAsset,assetFile,appStoreRelease'
+
+/** The version `version-id` names, with what it includes; `latest` is the pack's newest. */
+async function namedVersion(
+  client: AppStoreConnectClient,
+  pack: BackgroundAsset,
+  versionId: string
+): Promise<VersionResponse> {
+  const identifier = pack.attributes?.assetPackIdentifier
+  if (versionId === LATEST_VERSION) {
+    for await (const page of client.versionPages(pack.id, {
+      sort: '-version',
+      limit: 1,
+      include: HANDED_OVER
+    }))
+      if (page.data[0]) return { data: page.data[0], included: page.included, links: page.links }
+    throw new Error(
+      `version-id: latest names the newest version of '${identifier}', which has none yet. Upload one with archive-path first.`
+    )
+  }
+  try {
+    return await client.getVersion(versionId, HANDED_OVER)
+  } catch (error) {
+    if (error instanceof AscApiError && error.status === 404)
+      throw new Error(`version-id: App Store Connect has no version ${versionId}.`)
+    throw error
+  }
+}
+
 /**
  * The version version-id names, checked before anything is written: it must exist, belong to this
  * pack, and be PROCESSING (it is waited for) or COMPLETE.
@@ -182,14 +298,7 @@ export async function existingVersion(
   versionId: string
 ): Promise<VersionChoice> {
   const identifier = pack.attributes?.assetPackIdentifier
-  let response: VersionResponse
-  try {
-    response = await client.getVersion(versionId, 'backgroundAsset,assetFile')
-  } catch (error) {
-    if (error instanceof AscApiError && error.status === 404)
-      throw new Error(`version-id: App Store Connect has no version ${versionId}.`)
-    throw error
-  }
+  const response = await namedVersion(client, pack, versionId)
   const version = response.data
   const owner = version.relationships?.backgroundAsset?.data?.id
   if (owner !== pack.id) {
@@ -199,15 +308,20 @@ export async function existingVersion(
     )
   }
   const { state, version: number } = version.attributes ?? {}
+  const which =
+    versionId === LATEST_VERSION
+      ? `latest: the newest version of '${identifier}', version ${number},`
+      : `version ${number} of '${identifier}'`
   if (state === 'AWAITING_UPLOAD' || state === 'FAILED')
     throw new Error(
-      `version-id: version ${number} of '${identifier}' is ${state}: ${state === 'FAILED' ? 'its processing failed' : 'nothing was uploaded into it'}, so there is nothing to hand over. Release an archive with archive-path instead.`
+      `version-id: ${which} is ${state}: ${state === 'FAILED' ? 'its processing failed' : 'its upload never finished'}, so there is nothing to hand over. ${state === 'FAILED' ? 'Release a fixed archive' : 'Run the upload again'} with archive-path.`
     )
   log.info(
-    `Version ${number} of '${identifier}' (${versionId}) is ${state}: handing it over; nothing is uploaded.`
+    `Version ${number} of '${identifier}' (${version.id}) is ${state}: handing it over; nothing is uploaded.`
   )
   const assetFile = findIncluded(response.included, version.relationships?.assetFile?.data)
-  return { kind: 'existing', version, assetFile }
+  const release = findIncluded(response.included, version.relationships?.appStoreRelease?.data)
+  return { kind: 'existing', version, assetFile, appStoreState: release?.attributes?.state }
 }
 
 /** Reads only: what receives the archive; a version to create is made later (createVersion). */
@@ -222,10 +336,26 @@ export async function chooseVersion(
     )
     return { kind: 'create', newestBefore: 0 }
   }
-  const { newest, thisRun, sameSize } = await survey(client, packId, options)
+  const found = await survey(client, packId, options)
+  const { newest, thisRun, sameSize } = found
+  let warning: string | undefined
   if (options.reuseExisting) {
-    const reused = earlierAttempt(thisRun) ?? (await sameBytes(sameSize, options))
-    if (reused) return reused
+    // This run's own version first: a re-run keeps what its first attempt made, as it always has.
+    const attempt = earlierAttempt(thisRun)
+    const unchanged = unchangedSince(found, options)
+    if (attempt)
+      return {
+        ...attempt,
+        appStoreState: found.appStoreStates.get(attempt.version.id),
+        unchanged:
+          typeof unchanged === 'object' && unchanged.version === attempt.version
+            ? unchanged.unchanged
+            : undefined
+      }
+    if (typeof unchanged === 'object') return unchanged
+    warning = unchanged
+    const reused = await sameBytes(sameSize, options)
+    if (reused) return { ...reused, appStoreState: found.appStoreStates.get(reused.version.id) }
     if (newest?.attributes?.state === 'AWAITING_UPLOAD') {
       log.info(
         `Version ${newest.attributes.version} is AWAITING_UPLOAD (an earlier run stopped before its upload); uploading into it.`
@@ -233,10 +363,12 @@ export async function chooseVersion(
       return { kind: 'resume', version: newest }
     }
   }
+  if (warning) log.warning(warning)
+  const next = found.newestNumber + 1
   log.info(
     options.dryRun
-      ? `Dry run: a new version (${number(newest) + 1}) would be created.`
-      : `A new version (${number(newest) + 1}) will be created.`
+      ? `Dry run: a new version (${next}) would be created.`
+      : `A new version (${next}) will be created.`
   )
-  return { kind: 'create', newestBefore: number(newest) }
+  return { kind: 'create', newestBefore: found.newestNumber, warning }
 }

@@ -31,7 +31,8 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
     'upload-file-id': archive.id,
     'archive-md5': h.pack.md5,
     'content-id': expect.stringMatching(/^[0-9a-f]{64}$/),
-    reused: 'false'
+    reused: 'false',
+    unchanged: 'false'
   })
   // The packs output of a single-pack run: the same figures, one object.
   expect(JSON.parse(packs)).toEqual([
@@ -39,7 +40,9 @@ test('happy path: manifest preflight, uneven shuffled parts, commit verified, CO
       'asset-pack-identifier': IDENTIFIER,
       ...single,
       'version-id': version.id,
-      reused: false
+      locale: null,
+      reused: false,
+      unchanged: false
     }
   ])
   expect(archive.operations.length).toBeGreaterThan(4)

@@ -24,9 +24,22 @@ const puts = (h: Harness, since: number) =>
   h.sim.requests.filter((r) => r.method === 'PUT' && r.at >= since)
 
 /** The job's packaging step again: same content, other bytes (another packaging time). */
-async function rebuild(h: Harness, seed: number): Promise<void> {
+async function rebuild(h: Harness, n: number): Promise<void> {
+  h.pack = await writeSamplePack(h.dir, {
+    identifier: IDENTIFIER,
+    size: h.pack.size,
+    packagedAt: 1_790_000_000 + n
+  })
+}
+
+/** A build of other content (another seed). */
+async function change(h: Harness, seed: number): Promise<void> {
   h.pack = await writeSamplePack(h.dir, { identifier: IDENTIFIER, size: h.pack.size, seed })
 }
+
+/** `forest-level-2 (run 555000111 attempt 1, content …).aar`: the run and the content id. */
+const reserved = (contentId: string, attempt?: number) =>
+  `${IDENTIFIER} (${attempt ? `run ${RUN} attempt ${attempt}, ` : ''}content ${contentId.slice(0, 32)}).aar`
 
 test('attempt 1 times out while PROCESSING; attempt 2 with a rebuilt archive waits for that version', async () => {
   const h = await setUp({ processing: { assetMs: 4000 } })
@@ -34,8 +47,9 @@ test('attempt 1 times out while PROCESSING; attempt 2 with a rebuilt archive wai
   expect(first.exitCode).toBe(1)
   expect(first.outputs.state).toBe('PROCESSING')
   expect(first.summary).toContain('re-run this job later; it waits for the same version')
-  // The reservation names the run: readable in App Store Connect, and how attempt 2 finds it.
-  expect(assetFiles(h).map((f) => f.fileName)).toEqual([`${IDENTIFIER} (run ${RUN} attempt 1).aar`])
+  // The reservation names the run and the content: readable in App Store Connect, and how
+  // attempt 2 finds it.
+  expect(assetFiles(h).map((f) => f.fileName)).toEqual([reserved(first.outputs['content-id'], 1)])
 
   await rebuild(h, 2)
   const before = Date.now()
@@ -46,6 +60,9 @@ test('attempt 1 times out while PROCESSING; attempt 2 with a rebuilt archive wai
     version: '1',
     state: 'COMPLETE',
     reused: 'true',
+    // The rebuild holds the same content: unchanged too.
+    unchanged: 'true',
+    'content-id': first.outputs['content-id'],
     'upload-file-id': assetFiles(h)[0].id
   })
   expect(h.sim.store.versions.size).toBe(1)
@@ -92,7 +109,7 @@ test('attempt 1 killed mid-upload; attempt 2 with a rebuilt archive completes th
   // The version holds the rebuilt archive, whole and verified.
   const committed = assetFiles(h).find((f) => f.id === second.outputs['upload-file-id'])!
   expect(committed.committedChecksums?.file?.hash).toBe(h.pack.md5)
-  expect(committed.fileName).toBe(`${IDENTIFIER} (run ${RUN} attempt 2).aar`)
+  expect(committed.fileName).toBe(reserved(second.outputs['content-id'], 2))
 })
 
 test('attempt 1’s version FAILED: attempt 2 makes a new one, saying why', async () => {
@@ -114,27 +131,28 @@ test('attempt 1’s version FAILED: attempt 2 makes a new one, saying why', asyn
   expect(h.sim.store.versions.size).toBe(2)
 })
 
-test('another run with a rebuilt archive is a new release: a new version', async () => {
+test('another run with changed content is a new release: a new version', async () => {
   const h = await setUp()
   const first = await runAction(inputsFor(h), { env: attempt(1) })
   expect(first.outputs.state).toBe('COMPLETE')
-  await rebuild(h, 5)
+  await change(h, 5)
   const other = await runAction(inputsFor(h), { env: attempt(1, '555000999') })
   expect(other.exitCode).toBe(0)
   expect(other.outputs).toMatchObject({ version: '2', reused: 'false' })
   expect(h.sim.store.versions.size).toBe(2)
 })
 
-test('outside GitHub Actions (no GITHUB_RUN_ID) nothing changes: plain file name, bytes decide', async () => {
+test('outside GitHub Actions (no GITHUB_RUN_ID): the content in the file name, content decides', async () => {
   const h = await setUp()
   const first = await runAction(inputsFor(h), { env: FAST_RETRIES })
   expect(first.outputs.state).toBe('COMPLETE')
-  expect(assetFiles(h)[0].fileName).toBe(`${IDENTIFIER}.aar`)
-  // The same bytes are reused...
-  const again = await runAction(inputsFor(h), { env: FAST_RETRIES })
-  expect(again.outputs).toMatchObject({ version: '1', reused: 'true' })
-  // ...rebuilt bytes make a new version.
+  expect(assetFiles(h)[0].fileName).toBe(reserved(first.outputs['content-id']))
+  // The same content, rebuilt, is unchanged...
   await rebuild(h, 6)
+  const again = await runAction(inputsFor(h), { env: FAST_RETRIES })
+  expect(again.outputs).toMatchObject({ version: '1', reused: 'true', unchanged: 'true' })
+  // ...changed content makes a new version.
+  await change(h, 6)
   const rebuilt = await runAction(inputsFor(h), { env: FAST_RETRIES })
   expect(rebuilt.outputs).toMatchObject({ version: '2', reused: 'false' })
 })

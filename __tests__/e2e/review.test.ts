@@ -26,7 +26,7 @@ test('a new submission: created, the version added, submitted', async () => {
   expect(itemsOf(h, submission.id).map((i) => i.backgroundAssetVersionId)).toEqual([
     run.outputs['version-id']
   ])
-  expect(run.summary).toContain('Submitted for App Store review in a new submission')
+  expect(run.summary).toContain(`Submitted ${IDENTIFIER} for App Store review in a new submission`)
 })
 
 test("the app's open draft for the platform is reused; other platforms' drafts and submitted ones are untouched", async () => {

@@ -28,7 +28,8 @@ test('a COMPLETE version is handed over as it is: nothing uploaded, nothing writ
     'internal-beta-state': 'READY_FOR_TESTING',
     'upload-file-id': first.outputs['upload-file-id'],
     'archive-md5': h.pack.md5,
-    reused: 'true'
+    reused: 'true',
+    unchanged: 'false'
   })
   expect(writes(h)).toHaveLength(before)
   expect(run.summary).toContain('Version 1 was given as version-id: handed over as it is')

@@ -11,6 +11,7 @@ export type Platform = Schemas['Platform']
 export type BackgroundAsset = Schemas['BackgroundAsset']
 export type BackgroundAssetVersion = Schemas['BackgroundAssetVersion']
 export type BackgroundAssetUploadFile = Schemas['BackgroundAssetUploadFile']
+export type AppStoreReleaseState = Schemas['BackgroundAssetVersionAppStoreReleaseState']
 export type UploadFileUpdateAttributes = NonNullable<
   Schemas['BackgroundAssetUploadFileUpdateRequest']['data']['attributes']
 >

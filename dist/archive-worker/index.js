@@ -1,0 +1,988 @@
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+var __webpack_exports__ = {};
+
+;// CONCATENATED MODULE: external "node:worker_threads"
+const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:zlib"
+const external_node_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+;// CONCATENATED MODULE: ./src/archive/fse.ts
+// Finite State Entropy (tANS) decoding tables for LZFSE compressed blocks.
+//
+// A block carries a normalized frequency per symbol for four streams: L (literal run length),
+// M (match length), D (match distance) and the literal bytes. The frequencies of a stream sum to
+// its state count (a power of two); symbol s owns freq[s] consecutive states, in symbol order.
+// Decoding from a state yields its symbol and the next state: some bits read from the stream
+// added to a per-state base ("delta"). L, M and D symbols stand for a range of values: the
+// symbol's base value plus a number of extra bits read together with the state bits.
+const L_SYMBOLS = 20;
+const M_SYMBOLS = 20;
+const D_SYMBOLS = 64;
+const LITERAL_SYMBOLS = 256;
+const L_STATES = 64;
+const M_STATES = 64;
+const D_STATES = 256;
+const LITERAL_STATES = 1024;
+/** Frequencies are stored in this order, one table after the other. */
+const FREQUENCY_COUNT = L_SYMBOLS + M_SYMBOLS + D_SYMBOLS + LITERAL_SYMBOLS;
+const L_FREQUENCIES_AT = 0;
+const M_FREQUENCIES_AT = L_SYMBOLS;
+const D_FREQUENCIES_AT = L_SYMBOLS + M_SYMBOLS;
+const LITERAL_FREQUENCIES_AT = L_SYMBOLS + M_SYMBOLS + D_SYMBOLS;
+// Extra bits and base values of the L, M and D symbols (fixed by the format).
+// prettier-ignore
+const L_EXTRA_BITS = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 5, 8);
+// prettier-ignore
+const L_BASE = Int32Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 28, 60);
+// prettier-ignore
+const M_EXTRA_BITS = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 5, 8, 11);
+// prettier-ignore
+const M_BASE = Int32Array.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 56, 312);
+// prettier-ignore
+const D_EXTRA_BITS = Uint8Array.of(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15);
+// prettier-ignore
+const D_BASE = Int32Array.of(0, 1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28, 36, 44, 52, 60, 76, 92, 108, 124, 156, 188, 220, 252, 316, 380, 444, 508, 636, 764, 892, 1020, 1276, 1532, 1788, 2044, 2556, 3068, 3580, 4092, 5116, 6140, 7164, 8188, 10236, 12284, 14332, 16380, 20476, 24572, 28668, 32764, 40956, 49148, 57340, 65532, 81916, 98300, 114684, 131068, 163836, 196604, 229372);
+/** Sum of `count` frequencies starting at `at`. */
+function frequencySum(freq, at, count) {
+    let sum = 0;
+    for (let i = at; i < at + count; i++)
+        sum += freq[i];
+    return sum;
+}
+/**
+ * Fills `table[0 .. states)` for the literal stream: each entry packs `delta << 16 | symbol << 8 |
+ * bits`. The frequencies must sum to exactly `states`.
+ */
+function buildLiteralTable(freq, at, table) {
+    const states = LITERAL_STATES;
+    let state = 0;
+    for (let symbol = 0; symbol < LITERAL_SYMBOLS; symbol++) {
+        const f = freq[at + symbol];
+        if (f === 0)
+            continue;
+        // k is the shift that brings f into [states, 2 * states): the first j0 of the symbol's
+        // states read k bits, the rest k - 1 bits, so that together they cover every next state.
+        const k = Math.clz32(f) - Math.clz32(states);
+        const j0 = ((2 * states) >> k) - f;
+        for (let j = 0; j < f; j++) {
+            const entry = j < j0 ? ((((f + j) << k) - states) << 16) | k : (((j - j0) << (k - 1)) << 16) | (k - 1);
+            table[state++] = entry | (symbol << 8);
+        }
+    }
+}
+/**
+ * Fills `table[0 .. states)` and `bases[0 .. states)` for an L, M or D stream: each table entry
+ * packs `delta << 16 | extraBits << 8 | (stateBits + extraBits)`, and `bases` holds the value
+ * base of the state's symbol. The frequencies must sum to exactly `states`.
+ */
+function buildValueTable(freq, at, symbols, states, extraBits, baseValues, table, bases) {
+    let state = 0;
+    for (let symbol = 0; symbol < symbols; symbol++) {
+        const f = freq[at + symbol];
+        if (f === 0)
+            continue;
+        const k = Math.clz32(f) - Math.clz32(states);
+        const j0 = ((2 * states) >> k) - f;
+        const extra = extraBits[symbol];
+        for (let j = 0; j < f; j++) {
+            const entry = j < j0
+                ? ((((f + j) << k) - states) << 16) | (k + extra)
+                : (((j - j0) << (k - 1)) << 16) | (k - 1 + extra);
+            table[state] = entry | (extra << 8);
+            bases[state++] = baseValues[symbol];
+        }
+    }
+}
+// The packed (bvx2) frequency code: a prefix code read from the low bits upwards. The low 5
+// bits of the code determine its length and, for lengths up to 5, its value; the 8- and 14-bit
+// codes carry 4 and 10 more bits of value.
+// prettier-ignore
+const CODE_BITS = Uint8Array.of(2, 3, 2, 5, 2, 3, 2, 8, 2, 3, 2, 5, 2, 3, 2, 14, 2, 3, 2, 5, 2, 3, 2, 8, 2, 3, 2, 5, 2, 3, 2, 14);
+// prettier-ignore
+const CODE_VALUE = Uint8Array.of(0, 2, 1, 4, 0, 3, 1, 0, 0, 2, 1, 5, 0, 3, 1, 0, 0, 2, 1, 6, 0, 3, 1, 0, 0, 2, 1, 7, 0, 3, 1, 0);
+/**
+ * Decodes the packed frequencies in `input[from .. to)` into `freq`. Returns undefined, or what
+ * is wrong: the codes must end in the header's last byte. An empty range means all zero.
+ */
+function readPackedFrequencies(input, from, to, freq) {
+    if (from === to) {
+        freq.fill(0);
+        return undefined;
+    }
+    let at = from;
+    let bits = 0;
+    let count = 0;
+    for (let i = 0; i < FREQUENCY_COUNT; i++) {
+        while (count <= 24 && at < to) {
+            bits |= input[at++] << count;
+            count += 8;
+        }
+        const code = bits & 31;
+        const length = CODE_BITS[code];
+        if (length > count)
+            return `the frequency tables end after ${i} of ${FREQUENCY_COUNT} values`;
+        freq[i] =
+            length === 8
+                ? 8 + ((bits >>> 4) & 0xf)
+                : length === 14
+                    ? 24 + ((bits >>> 4) & 0x3ff)
+                    : CODE_VALUE[code];
+        bits >>>= length;
+        count -= length;
+    }
+    const unread = to - at + (count >> 3);
+    if (unread > 0)
+        return `the frequency tables end ${unread} byte${unread === 1 ? '' : 's'} before the header does`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/archive/lzfse.ts
+// LZFSE decoding (Apple's LZ77 + finite state entropy format, as used by ba-package archives).
+//
+// A stream is a sequence of blocks, each starting with a 4-byte magic, ended by `bvx$`:
+//   bvx-  uncompressed: u32 raw size, then the raw bytes
+//   bvx1  LZFSE with plain frequency tables (772-byte header)
+//   bvx2  LZFSE with packed frequency tables (32-byte header + packed tables)
+//   bvxn  LZVN: u32 raw size, u32 payload size, then LZVN opcodes
+// All header fields are little-endian. An LZFSE block holds two bit streams: the literal bytes
+// (four interleaved FSE streams), then the (L, M, D) triplets: copy L literals, then copy M bytes
+// from D bytes back. Both bit streams are read backwards, from their last byte towards their
+// first, taking bits from the most significant end. A match may reach back into earlier blocks
+// of the same stream, but never before the start of the output.
+
+/** A malformed LZFSE stream: `offset` is the byte offset into the input where the problem was found. */
+class LzfseError extends Error {
+    offset;
+    problem;
+    constructor(offset, problem) {
+        super(`${problem} (at byte ${offset} of the LZFSE stream)`);
+        this.offset = offset;
+        this.problem = problem;
+        this.name = 'LzfseError';
+    }
+}
+function countOf(n, thing) {
+    return `${n} ${thing}${n === 1 ? '' : 's'}`;
+}
+function fail(offset, problem) {
+    throw new LzfseError(offset, problem);
+}
+// Block magics as little-endian u32.
+const END_OF_STREAM = 0x24787662; // bvx$
+const UNCOMPRESSED = 0x2d787662; // bvx-
+const COMPRESSED_V1 = 0x31787662; // bvx1
+const COMPRESSED_V2 = 0x32787662; // bvx2
+const COMPRESSED_LZVN = 0x6e787662; // bvxn
+// Format limits of one LZFSE block.
+const MAX_MATCHES = 10000;
+const MAX_LITERALS = 4 * MAX_MATCHES;
+const V1_HEADER_SIZE = 772;
+const V2_FIXED_HEADER_SIZE = 32;
+// Copies up to this long go word by word; longer ones are worth a copyWithin call.
+const WIDE_COPY_MAX = 64;
+// Scratch reused by every call (one call at a time per thread): all sized by format constants.
+const frequencies = new Uint16Array(FREQUENCY_COUNT);
+const literalTable = new Int32Array(LITERAL_STATES);
+const lTable = new Int32Array(L_STATES);
+const lBases = new Int32Array(L_STATES);
+const mTable = new Int32Array(M_STATES);
+const mBases = new Int32Array(M_STATES);
+const dTable = new Int32Array(D_STATES);
+const dBases = new Int32Array(D_STATES);
+// Room for word copies that run up to 3 bytes past the last literal.
+const literals = new Uint8Array(MAX_LITERALS + 4);
+const literalWords = new DataView(literals.buffer);
+const literalStates = new Int32Array(4);
+/** The fields of a bvx1 or bvx2 header, in the bvx1 (unpacked) form. */
+const header = {
+    size: 0,
+    rawBytes: 0,
+    literalCount: 0,
+    matchCount: 0,
+    literalPayload: 0,
+    lmdPayload: 0,
+    literalBits: 0,
+    lmdBits: 0,
+    lState: 0,
+    mState: 0,
+    dState: 0
+};
+function u32(input, at) {
+    return (input[at] | (input[at + 1] << 8) | (input[at + 2] << 16) | (input[at + 3] << 24)) >>> 0;
+}
+function u16(input, at) {
+    return input[at] | (input[at + 1] << 8);
+}
+function hex(byte) {
+    return `0x${byte.toString(16).padStart(2, '0')}`;
+}
+function describeMagic(input, at, count) {
+    const bytes = Array.from(input.subarray(at, at + count));
+    const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const text = bytes.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    return `"${text}" (${hex})`;
+}
+/** Decodes one complete LZFSE stream (blocks until and including `bvx$`) into `output`, which must come out exactly full. */
+function decodeLzfse(input, output) {
+    const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+    let at = 0;
+    let written = 0;
+    for (let block = 1;; block++) {
+        if (at + 4 > input.length) {
+            fail(at, at === input.length
+                ? 'the stream ends without an end-of-stream marker (bvx$)'
+                : `the stream ends in a partial block magic ${describeMagic(input, at, 4)}`);
+        }
+        const magic = u32(input, at);
+        if (magic === END_OF_STREAM) {
+            if (written < output.length)
+                fail(at, `the stream decodes to only ${written} of ${output.length} bytes`);
+            const after = input.length - at - 4;
+            if (after > 0)
+                fail(at + 4, `${countOf(after, 'byte')} after the end-of-stream marker`);
+            return;
+        }
+        const name = `block ${block}`;
+        if (magic === UNCOMPRESSED) {
+            if (at + 8 > input.length)
+                fail(at, `${name} (bvx-): the header is cut short`);
+            const size = u32(input, at + 4);
+            checkRoom(output, written, size, at, `${name} (bvx-)`);
+            if (at + 8 + size > input.length)
+                fail(at + 8, `${name} (bvx-): the stream ends inside the block's ${size} raw bytes`);
+            output.set(input.subarray(at + 8, at + 8 + size), written);
+            written += size;
+            at += 8 + size;
+        }
+        else if (magic === COMPRESSED_V1 || magic === COMPRESSED_V2) {
+            const label = `${name} (${magic === COMPRESSED_V1 ? 'bvx1' : 'bvx2'})`;
+            if (magic === COMPRESSED_V1)
+                readV1Header(input, at, label);
+            else
+                readV2Header(input, at, label);
+            checkHeader(input, at, output, written, label);
+            const literalsAt = at + header.size;
+            const lmdAt = literalsAt + header.literalPayload;
+            decodeLiterals(view, literalsAt, label);
+            written = decodeMatches(view, output, lmdAt, written, label);
+            at = lmdAt + header.lmdPayload;
+        }
+        else if (magic === COMPRESSED_LZVN) {
+            if (at + 12 > input.length)
+                fail(at, `${name} (bvxn): the header is cut short`);
+            const size = u32(input, at + 4);
+            const payload = u32(input, at + 8);
+            checkRoom(output, written, size, at, `${name} (bvxn)`);
+            if (at + 12 + payload > input.length)
+                fail(at + 12, `${name} (bvxn): the stream ends inside the block's ${payload}-byte payload`);
+            decodeLzvn(input, at + 12, at + 12 + payload, output, written, size, `${name} (bvxn)`);
+            written += size;
+            at += 12 + payload;
+        }
+        else {
+            fail(at, `${name}: unknown block magic ${describeMagic(input, at, 4)}`);
+        }
+    }
+}
+function checkRoom(output, written, size, at, label) {
+    if (size > output.length - written)
+        fail(at, `${label}: the stream decodes to more than ${output.length} bytes`);
+}
+function readV1Header(input, at, label) {
+    if (at + V1_HEADER_SIZE > input.length)
+        fail(at, `${label}: the header is cut short`);
+    header.size = V1_HEADER_SIZE;
+    header.rawBytes = u32(input, at + 4);
+    const payload = u32(input, at + 8);
+    header.literalCount = u32(input, at + 12);
+    header.matchCount = u32(input, at + 16);
+    header.literalPayload = u32(input, at + 20);
+    header.lmdPayload = u32(input, at + 24);
+    header.literalBits = u32(input, at + 28) | 0;
+    for (let i = 0; i < 4; i++)
+        literalStates[i] = u16(input, at + 32 + 2 * i);
+    header.lmdBits = u32(input, at + 40) | 0;
+    header.lState = u16(input, at + 44);
+    header.mState = u16(input, at + 46);
+    header.dState = u16(input, at + 48);
+    for (let i = 0; i < FREQUENCY_COUNT; i++)
+        frequencies[i] = u16(input, at + 50 + 2 * i);
+    if (payload !== header.literalPayload + header.lmdPayload) {
+        fail(at + 8, `${label}: the payload size ${payload} is not the literal payload ${header.literalPayload} ` +
+            `plus the L/M/D payload ${header.lmdPayload}`);
+    }
+    // A v1 header stores the bit counts as plain integers; valid ones are -8..0 (padding bits).
+    for (const [bits, what] of [
+        [header.literalBits, 'literal'],
+        [header.lmdBits, 'L/M/D']
+    ]) {
+        if (bits < -8 || bits > 0)
+            fail(at, `${label}: the ${what} bit count ${bits} is not in -8..0`);
+    }
+}
+function readV2Header(input, at, label) {
+    if (at + V2_FIXED_HEADER_SIZE > input.length)
+        fail(at, `${label}: the header is cut short`);
+    header.rawBytes = u32(input, at + 4);
+    // Three packed little-endian u64 fields, read here as 32-bit halves.
+    const w0 = u32(input, at + 8);
+    const w1 = u32(input, at + 12);
+    const w2 = u32(input, at + 16);
+    const w3 = u32(input, at + 20);
+    const w5 = u32(input, at + 28);
+    header.literalCount = w0 & 0xfffff;
+    header.literalPayload = (w0 >>> 20) | ((w1 & 0xff) << 12);
+    header.matchCount = (w1 >>> 8) & 0xfffff;
+    header.literalBits = ((w1 >>> 28) & 7) - 7;
+    literalStates[0] = w2 & 0x3ff;
+    literalStates[1] = (w2 >>> 10) & 0x3ff;
+    literalStates[2] = (w2 >>> 20) & 0x3ff;
+    literalStates[3] = (w2 >>> 30) | ((w3 & 0xff) << 2);
+    header.lmdPayload = (w3 >>> 8) & 0xfffff;
+    header.lmdBits = ((w3 >>> 28) & 7) - 7;
+    header.size = u32(input, at + 24);
+    header.lState = w5 & 0x3ff;
+    header.mState = (w5 >>> 10) & 0x3ff;
+    header.dState = (w5 >>> 20) & 0x3ff;
+    if (header.size < V2_FIXED_HEADER_SIZE)
+        fail(at + 24, `${label}: the header size ${header.size} is less than 32`);
+    if (at + header.size > input.length)
+        fail(at, `${label}: the ${header.size}-byte header is cut short`);
+    const problem = readPackedFrequencies(input, at + V2_FIXED_HEADER_SIZE, at + header.size, frequencies);
+    if (problem !== undefined)
+        fail(at + V2_FIXED_HEADER_SIZE, `${label}: ${problem}`);
+}
+/** Checks the fields every compressed header shares and builds the decoding tables. */
+function checkHeader(input, at, output, written, label) {
+    const { literalCount, matchCount } = header;
+    if (literalCount > MAX_LITERALS || literalCount % 4 !== 0)
+        fail(at, `${label}: the literal count ${literalCount} is not a multiple of 4 up to ${MAX_LITERALS}`);
+    if (matchCount > MAX_MATCHES)
+        fail(at, `${label}: the match count ${matchCount} is more than ${MAX_MATCHES}`);
+    for (let i = 0; i < 4; i++) {
+        if (literalStates[i] >= LITERAL_STATES)
+            fail(at, `${label}: literal state ${i} is ${literalStates[i]}, not below ${LITERAL_STATES}`);
+    }
+    for (const [state, states, what] of [
+        [header.lState, L_STATES, 'L'],
+        [header.mState, M_STATES, 'M'],
+        [header.dState, D_STATES, 'D']
+    ]) {
+        if (state >= states)
+            fail(at, `${label}: the ${what} state ${state} is not below ${states}`);
+    }
+    // A stream's frequencies must cover all its states; a stream with no symbols may have none.
+    for (const [from, symbols, states, used, what] of [
+        [L_FREQUENCIES_AT, L_SYMBOLS, L_STATES, matchCount, 'L'],
+        [M_FREQUENCIES_AT, M_SYMBOLS, M_STATES, matchCount, 'M'],
+        [D_FREQUENCIES_AT, D_SYMBOLS, D_STATES, matchCount, 'D'],
+        [LITERAL_FREQUENCIES_AT, LITERAL_SYMBOLS, LITERAL_STATES, literalCount, 'literal']
+    ]) {
+        const sum = frequencySum(frequencies, from, symbols);
+        if (sum !== states && (sum !== 0 || used !== 0))
+            fail(at, `${label}: the ${what} frequencies sum to ${sum}, not ${states}`);
+    }
+    checkRoom(output, written, header.rawBytes, at, label);
+    const end = at + header.size + header.literalPayload + header.lmdPayload;
+    if (end > input.length) {
+        fail(at, `${label}: the stream ends inside the block's ${header.literalPayload + header.lmdPayload}-byte payload`);
+    }
+    // The bit readers load 4 bytes at a time up to the payload's end; a valid stream always has
+    // at least the 4-byte end-of-stream marker after the block.
+    if (end + 4 > input.length)
+        fail(end, 'the stream ends without an end-of-stream marker (bvx$)');
+    for (const [payload, bits, what] of [
+        [header.literalPayload, header.literalBits, 'literal'],
+        [header.lmdPayload, header.lmdBits, 'L/M/D']
+    ]) {
+        if (payload * 8 + bits < 0)
+            fail(at, `${label}: the ${what} payload of ${payload} bytes can't hold ${bits} bits of padding`);
+    }
+    if (literalCount > 0)
+        buildLiteralTable(frequencies, LITERAL_FREQUENCIES_AT, literalTable);
+    if (matchCount > 0) {
+        buildValueTable(frequencies, L_FREQUENCIES_AT, L_SYMBOLS, L_STATES, L_EXTRA_BITS, L_BASE, lTable, lBases);
+        buildValueTable(frequencies, M_FREQUENCIES_AT, M_SYMBOLS, M_STATES, M_EXTRA_BITS, M_BASE, mTable, mBases);
+        buildValueTable(frequencies, D_FREQUENCIES_AT, D_SYMBOLS, D_STATES, D_EXTRA_BITS, D_BASE, dTable, dBases);
+    }
+}
+/** The encoder pads a bit stream's last byte with zero bits above the stream's end. */
+function checkPadding(view, end, bits, label, what) {
+    if (bits < 0 && view.getUint8(end - 1) >>> (8 + bits) !== 0)
+        fail(end - 1, `${label}: the ${what} stream's padding bits are not zero`);
+}
+function overrun(start, label, what) {
+    fail(start, `${label}: the ${what} stream needs more bits than its payload holds`);
+}
+/**
+ * Decodes the block's literal bytes into `literals`. The bit position `pos` counts from the
+ * payload's first byte; reading backwards, it may dip below zero by one group's worth (at most
+ * 40 bits) before the check catches it, and the header before the payload keeps those reads in
+ * bounds.
+ */
+function decodeLiterals(view, start, label) {
+    const count = header.literalCount;
+    const payload = header.literalPayload;
+    checkPadding(view, start + payload, header.literalBits, label, 'literal');
+    let pos = payload * 8 + header.literalBits;
+    let s0 = literalStates[0];
+    let s1 = literalStates[1];
+    let s2 = literalStates[2];
+    let s3 = literalStates[3];
+    for (let i = 0; i < count; i += 4) {
+        // The four streams' states are independent, so two symbols' bits (at most 2 x 10) come
+        // from one 32-bit read: the first symbol's bits sit above the second's.
+        const e0 = literalTable[s0];
+        const e1 = literalTable[s1];
+        const k0 = e0 & 0xff;
+        const k1 = e1 & 0xff;
+        pos -= k0 + k1;
+        let word = view.getUint32(start + (pos >> 3), true) >>> (pos & 7);
+        s0 = (e0 >>> 16) + ((word >>> k1) & ((1 << k0) - 1));
+        s1 = (e1 >>> 16) + (word & ((1 << k1) - 1));
+        literals[i] = e0 >>> 8;
+        literals[i + 1] = e1 >>> 8;
+        const e2 = literalTable[s2];
+        const e3 = literalTable[s3];
+        const k2 = e2 & 0xff;
+        const k3 = e3 & 0xff;
+        pos -= k2 + k3;
+        word = view.getUint32(start + (pos >> 3), true) >>> (pos & 7);
+        s2 = (e2 >>> 16) + ((word >>> k3) & ((1 << k2) - 1));
+        s3 = (e3 >>> 16) + (word & ((1 << k3) - 1));
+        literals[i + 2] = e2 >>> 8;
+        literals[i + 3] = e3 >>> 8;
+        if (pos < 0)
+            overrun(start, label, 'literal');
+    }
+}
+/**
+ * Executes the block's (L, M, D) triplets into `output` from `written`; returns the new end.
+ * As for literals, one triplet (at most 14 + 17 + 23 bits) may dip below the payload's start
+ * before the check catches it.
+ */
+function decodeMatches(view, output, start, written, label) {
+    const payload = header.lmdPayload;
+    checkPadding(view, start + payload, header.lmdBits, label, 'L/M/D');
+    const end = written + header.rawBytes;
+    const literalCount = header.literalCount;
+    let pos = payload * 8 + header.lmdBits;
+    let ls = header.lState;
+    let ms = header.mState;
+    let ds = header.dState;
+    const out = new DataView(output.buffer, output.byteOffset, output.byteLength);
+    const wideEnd = output.length - 16;
+    let o = written;
+    let lit = 0;
+    let d = 0;
+    for (let n = header.matchCount; n > 0; n--) {
+        let e = lTable[ls];
+        let k = e & 31;
+        let extra = (e >>> 8) & 31;
+        pos -= k;
+        let bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1);
+        const l = lBases[ls] + (bits & ((1 << extra) - 1));
+        ls = (e >>> 16) + (bits >>> extra);
+        e = mTable[ms];
+        k = e & 31;
+        extra = (e >>> 8) & 31;
+        pos -= k;
+        bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1);
+        const m = mBases[ms] + (bits & ((1 << extra) - 1));
+        ms = (e >>> 16) + (bits >>> extra);
+        e = dTable[ds];
+        k = e & 31;
+        extra = (e >>> 8) & 31;
+        pos -= k;
+        bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1);
+        // A distance of 0 means "the previous triplet's distance".
+        const distance = dBases[ds] + (bits & ((1 << extra) - 1));
+        ds = (e >>> 16) + (bits >>> extra);
+        if (distance !== 0)
+            d = distance;
+        if (pos < 0)
+            overrun(start, label, 'L/M/D');
+        if (l > literalCount - lit || l + m > end - o || d === 0 || d > o + l)
+            badTriplet(start + (pos >> 3), label, l, m, d, lit, literalCount, o, end);
+        if (o + l + m <= wideEnd) {
+            // Copy in 4-byte words, unconditionally the first literal word and the first 16 match
+            // bytes (short runs are the common case, and this spares unpredictable branches). Bytes
+            // written past the triplet's end are overwritten by what follows; wideEnd keeps them
+            // inside the output.
+            out.setUint32(o, literalWords.getUint32(lit, true), true);
+            if (l > 4) {
+                if (l <= WIDE_COPY_MAX) {
+                    for (let i = 4; i < l; i += 4)
+                        out.setUint32(o + i, literalWords.getUint32(lit + i, true), true);
+                }
+                else {
+                    output.set(literals.subarray(lit, lit + l), o);
+                }
+            }
+            o += l;
+            lit += l;
+            if (d >= 4 && m <= WIDE_COPY_MAX) {
+                // Word by word from d >= 4 back reads only bytes already final, even when overlapping.
+                const from = o - d;
+                out.setUint32(o, out.getUint32(from, true), true);
+                out.setUint32(o + 4, out.getUint32(from + 4, true), true);
+                out.setUint32(o + 8, out.getUint32(from + 8, true), true);
+                out.setUint32(o + 12, out.getUint32(from + 12, true), true);
+                for (let i = 16; i < m; i += 4)
+                    out.setUint32(o + i, out.getUint32(from + i, true), true);
+            }
+            else {
+                copyMatch(output, o, d, m);
+            }
+            o += m;
+        }
+        else {
+            for (let i = 0; i < l; i++)
+                output[o + i] = literals[lit + i];
+            o += l;
+            lit += l;
+            copyMatch(output, o, d, m);
+            o += m;
+        }
+    }
+    if (o !== end)
+        fail(start, `${label}: the block decodes to only ${o - written} of its ${header.rawBytes} bytes`);
+    return o;
+}
+function badTriplet(at, label, l, m, d, lit, literalCount, o, end) {
+    if (l > literalCount - lit)
+        fail(at, `${label}: a literal run of ${l} needs more than the block's ${literalCount} literals`);
+    if (l + m > end - o)
+        fail(at, `${label}: the block decodes to more than its ${header.rawBytes} bytes`);
+    if (d === 0)
+        fail(at, `${label}: a match repeats the previous distance, but there is none in this block`);
+    fail(at, `${label}: match distance ${d} reaches before the start of the output (at output byte ${o + l})`);
+}
+/** Copies `m` bytes from `d` back; when `d < m` the copy repeats the last `d` bytes. */
+function copyMatch(output, o, d, m) {
+    const from = o - d;
+    if (m <= WIDE_COPY_MAX) {
+        for (let i = 0; i < m; i++)
+            output[o + i] = output[from + i];
+    }
+    else if (d >= m) {
+        output.copyWithin(o, from, from + m);
+    }
+    else if (d === 1) {
+        output.fill(output[from], o, o + m);
+    }
+    else {
+        // The repeated pattern doubles with every copy.
+        let done = 0;
+        let span = d;
+        while (done < m) {
+            const count = Math.min(span, m - done);
+            output.copyWithin(o + done, from, from + count);
+            done += count;
+            span += count;
+        }
+    }
+}
+// LZVN opcode kinds, by the opcode byte.
+const SMALL_DISTANCE = 0;
+const MEDIUM_DISTANCE = 1;
+const LARGE_DISTANCE = 2;
+const PREVIOUS_DISTANCE = 3;
+const SMALL_MATCH = 4;
+const LARGE_MATCH = 5;
+const SMALL_LITERAL = 6;
+const LARGE_LITERAL = 7;
+const NOP = 8;
+const END_OF_LZVN = 9;
+const UNDEFINED = 10;
+const LZVN_KINDS = (() => {
+    const kinds = new Uint8Array(256);
+    for (let op = 0; op < 256; op++) {
+        const low = op & 7;
+        if (op >= 0xf0)
+            kinds[op] = op === 0xf0 ? LARGE_MATCH : SMALL_MATCH;
+        else if (op >= 0xe0)
+            kinds[op] = op === 0xe0 ? LARGE_LITERAL : SMALL_LITERAL;
+        else if (op >= 0xd0 || (op >= 0x70 && op < 0x80))
+            kinds[op] = UNDEFINED;
+        else if (op >= 0xa0 && op < 0xc0)
+            kinds[op] = MEDIUM_DISTANCE;
+        else if (low === 7)
+            kinds[op] = LARGE_DISTANCE;
+        else if (low !== 6)
+            kinds[op] = SMALL_DISTANCE;
+        else if (op === 6)
+            kinds[op] = END_OF_LZVN;
+        else if (op === 14 || op === 22)
+            kinds[op] = NOP;
+        else if (op < 0x40)
+            kinds[op] = UNDEFINED;
+        else
+            kinds[op] = PREVIOUS_DISTANCE;
+    }
+    return kinds;
+})();
+// Bytes each opcode kind takes before its literals.
+const LZVN_OPCODE_SIZES = Uint8Array.of(2, 3, 3, 1, 1, 2, 1, 2, 1, 8, 1);
+/**
+ * Decodes the LZVN opcodes in `input[at .. payloadEnd)` into `size` bytes of `output` from
+ * `written`. The opcodes must end with the end-of-stream opcode exactly at `payloadEnd`, having
+ * filled the block.
+ */
+function decodeLzvn(input, at, payloadEnd, output, written, size, label) {
+    const end = written + size;
+    let o = written;
+    let d = 0;
+    for (;;) {
+        if (at >= payloadEnd)
+            fail(at, `${label}: the LZVN payload ends without an end-of-stream opcode`);
+        const op = input[at];
+        const kind = LZVN_KINDS[op];
+        const opSize = LZVN_OPCODE_SIZES[kind];
+        if (kind === UNDEFINED)
+            fail(at, `${label}: undefined LZVN opcode ${hex(op)}`);
+        if (at + opSize > payloadEnd)
+            fail(at, `${label}: LZVN opcode ${hex(op)} is cut short`);
+        let l = 0;
+        let m = 0;
+        switch (kind) {
+            case SMALL_DISTANCE:
+                l = op >>> 6;
+                m = ((op >>> 3) & 7) + 3;
+                d = ((op & 7) << 8) | input[at + 1];
+                break;
+            case MEDIUM_DISTANCE: {
+                const next = u16(input, at + 1);
+                l = (op >>> 3) & 3;
+                m = (((op & 7) << 2) | (next & 3)) + 3;
+                d = next >>> 2;
+                break;
+            }
+            case LARGE_DISTANCE:
+                l = op >>> 6;
+                m = ((op >>> 3) & 7) + 3;
+                d = u16(input, at + 1);
+                break;
+            case PREVIOUS_DISTANCE:
+                l = op >>> 6;
+                m = ((op >>> 3) & 7) + 3;
+                break;
+            case SMALL_MATCH:
+                m = op & 15;
+                break;
+            case LARGE_MATCH:
+                m = input[at + 1] + 16;
+                break;
+            case SMALL_LITERAL:
+                l = op & 15;
+                break;
+            case LARGE_LITERAL:
+                l = input[at + 1] + 16;
+                break;
+            case END_OF_LZVN:
+                at += opSize;
+                if (at !== payloadEnd)
+                    fail(at, `${label}: ${countOf(payloadEnd - at, 'byte')} after the LZVN end-of-stream opcode`);
+                if (o !== end)
+                    fail(at, `${label}: the block decodes to only ${o - written} of its ${size} bytes`);
+                return;
+        }
+        const opAt = at;
+        at += opSize;
+        if (l > 0) {
+            if (l > payloadEnd - at)
+                fail(opAt, `${label}: ${l} literals run past the LZVN payload`);
+            if (l > end - o)
+                fail(opAt, `${label}: the block decodes to more than its ${size} bytes`);
+            for (let i = 0; i < l; i++)
+                output[o + i] = input[at + i];
+            at += l;
+            o += l;
+        }
+        if (m > 0) {
+            if (d === 0)
+                fail(opAt, `${label}: an LZVN match has distance 0`);
+            if (d > o)
+                fail(opAt, `${label}: match distance ${d} reaches before the start of the output (at output byte ${o})`);
+            if (m > end - o)
+                fail(opAt, `${label}: the block decodes to more than its ${size} bytes`);
+            copyMatch(output, o, d, m);
+            o += m;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/block-work.ts
+// The work on blocks, the same on a worker thread and on the main one: read a block's payload and
+// decode it into a buffer of exactly its raw size; hash pieces of entries' data, each entry in
+// order on the one thread that holds its running SHA-256.
+
+
+
+
+/** decodeAndHash of a block that is checked but not hashed (a blob other than a file's data). */
+const NO_ENTRY = -1;
+class block_work_BlockWork {
+    fd;
+    /** The compressed payload of the block being decoded, reused. */
+    payload = new Uint8Array(0);
+    /** Where a block decodes when its bytes stay on this thread (decodeAndHash), reused. */
+    decoded = new ArrayBuffer(0);
+    hashes = new Map();
+    closed = false;
+    constructor(path) {
+        this.fd = (0,external_node_fs_namespaceObject.openSync)(path, 'r');
+    }
+    /** Decodes `block` into `buffer`[0, rawSize); a problem when it is damaged. */
+    decode(block, buffer) {
+        // After a failed read, work still queued must not touch a descriptor the process may reuse.
+        if (this.closed)
+            throw new Error('the archive read has ended');
+        const output = new Uint8Array(buffer, 0, block.rawSize);
+        if (block.codec === 'stored') {
+            this.read(output, block.fileOffset);
+            return undefined;
+        }
+        if (this.payload.length < block.storedSize)
+            this.payload = new Uint8Array(block.storedSize);
+        const input = this.payload.subarray(0, block.storedSize);
+        this.read(input, block.fileOffset);
+        return block.codec === 'lzfse' ? lzfse(input, output, block) : zlib(input, output, block);
+    }
+    /**
+     * A block that is all data of one entry: decoded here and hashed into that entry, so its bytes
+     * never leave this thread.
+     */
+    decodeAndHash(block, entry, last) {
+        if (this.decoded.byteLength < block.rawSize)
+            this.decoded = new ArrayBuffer(block.rawSize);
+        const problem = this.decode(block, this.decoded);
+        if (problem || entry === NO_ENTRY)
+            return problem ?? [];
+        return this.hash(this.decoded, [entry, 0, block.rawSize, last ? 1 : 0]);
+    }
+    hash(buffer, pieces) {
+        const bytes = new Uint8Array(buffer);
+        const digests = [];
+        for (let i = 0; i < pieces.length; i += 4) {
+            const entry = pieces[i];
+            let hash = this.hashes.get(entry);
+            if (!hash)
+                this.hashes.set(entry, (hash = (0,external_node_crypto_namespaceObject.createHash)('sha256')));
+            hash.update(bytes.subarray(pieces[i + 1], pieces[i + 2]));
+            if (pieces[i + 3]) {
+                digests.push([entry, hash.digest('hex')]);
+                this.hashes.delete(entry);
+            }
+        }
+        return digests;
+    }
+    close() {
+        this.closed = true;
+        (0,external_node_fs_namespaceObject.closeSync)(this.fd);
+    }
+    read(into, position) {
+        for (let done = 0; done < into.length;) {
+            const read = (0,external_node_fs_namespaceObject.readSync)(this.fd, into, done, into.length - done, position + done);
+            if (!read)
+                throw new Error(`the file ended at byte ${position + done} while reading a block`);
+            done += read;
+        }
+    }
+}
+function lzfse(input, output, block) {
+    try {
+        decodeLzfse(input, output);
+        return undefined;
+    }
+    catch (error) {
+        if (!(error instanceof LzfseError))
+            throw error;
+        return {
+            problem: `its LZFSE data ${error.problem}`,
+            fileOffset: block.fileOffset + error.offset
+        };
+    }
+}
+function zlib(input, output, block) {
+    let inflated;
+    try {
+        // One byte more than declared is enough to tell "more" from "exactly".
+        inflated = (0,external_node_zlib_namespaceObject.inflateSync)(input, { maxOutputLength: output.length + 1 });
+    }
+    catch (error) {
+        const code = error.code;
+        return {
+            problem: code === 'ERR_BUFFER_TOO_LARGE'
+                ? `decodes to more than its declared ${output.length} bytes`
+                : `is not valid zlib data (${error.message})`,
+            fileOffset: block.fileOffset
+        };
+    }
+    if (inflated.length !== output.length)
+        return {
+            problem: `decodes to ${inflated.length > output.length ? 'more than' : `only ${inflated.length} of`} its declared ${output.length} bytes`,
+            fileOffset: block.fileOffset
+        };
+    output.set(inflated);
+    return undefined;
+}
+
+;// CONCATENATED MODULE: external "node:events"
+const external_node_events_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:url"
+const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+;// CONCATENATED MODULE: ./src/archive/pool.ts
+// Where block work runs: worker threads (the bundled dist/archive-worker/), so every core decodes
+// and hashes, or the main thread when the archive is small or no bundled worker exists (the
+// sources under test). Buffers move to a thread and back without being copied.
+
+
+
+
+
+
+
+/** The reply to a decode-and-hash: a problem, or the digests of the entry it ended. */
+function decodedAndHashed(id, result) {
+    return Array.isArray(result) ? { id, digests: result } : { id, problem: result };
+}
+/** At most this many threads: GitHub's larger runners have more cores than a read can use. */
+const MAX_THREADS = 4;
+/** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */
+const WORKER_BUNDLE = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url)), 'archive-worker', 'index.js');
+function defaultThreads() {
+    return existsSync(WORKER_BUNDLE) ? Math.min(MAX_THREADS, availableParallelism()) : 0;
+}
+/** `threads` workers, or with 0 the main thread (yielding between jobs). */
+function openPool(path, threads) {
+    return threads > 0 && existsSync(WORKER_BUNDLE)
+        ? new ThreadPool(path, threads)
+        : new MainThreadPool(path);
+}
+class MainThreadPool {
+    lanes = 1;
+    work;
+    constructor(path) {
+        this.work = new BlockWork(path);
+    }
+    async decode(block, buffer) {
+        await new Promise(setImmediate);
+        return { id: 0, buffer, problem: this.work.decode(block, buffer) };
+    }
+    async hash(_lane, buffer, pieces) {
+        await new Promise(setImmediate);
+        return { id: 0, buffer, digests: this.work.hash(buffer, pieces) };
+    }
+    async decodeAndHash(_lane, block, entry, last) {
+        await new Promise(setImmediate);
+        return decodedAndHashed(0, this.work.decodeAndHash(block, entry, last));
+    }
+    async close() {
+        this.work.close();
+    }
+}
+class ThreadPool {
+    lanes;
+    workers;
+    exits;
+    busy;
+    pending = new Map();
+    nextId = 1;
+    constructor(path, threads) {
+        this.lanes = threads;
+        this.busy = new Array(threads).fill(0);
+        this.workers = Array.from({ length: threads }, (_, i) => {
+            const worker = new Worker(WORKER_BUNDLE, { workerData: { path } });
+            worker.on('message', (reply) => this.settle(reply));
+            worker.on('error', (error) => this.failAll(i, error));
+            return worker;
+        });
+        // `once` rejects on 'error': a crashed worker has ended too.
+        this.exits = this.workers.map((worker) => once(worker, 'exit').catch(() => undefined));
+    }
+    decode(block, buffer) {
+        // The least busy thread decodes: decoding has no order to keep.
+        const worker = this.busy.indexOf(Math.min(...this.busy));
+        return this.send(worker, { kind: 'decode', id: this.nextId++, block, buffer });
+    }
+    hash(lane, buffer, pieces) {
+        return this.send(lane, { kind: 'hash', id: this.nextId++, buffer, pieces });
+    }
+    decodeAndHash(lane, block, entry, last) {
+        return this.send(lane, { kind: 'decode-and-hash', id: this.nextId++, block, entry, last });
+    }
+    /** Each worker closes its file itself (descriptors belong to the process) and then ends. */
+    async close() {
+        for (const worker of this.workers)
+            worker.postMessage({ kind: 'close' });
+        await Promise.all(this.exits);
+    }
+    send(worker, request) {
+        this.busy[worker]++;
+        return new Promise((resolve, reject) => {
+            this.pending.set(request.id, { resolve, reject, worker });
+            this.workers[worker].postMessage(request, 'buffer' in request ? [request.buffer] : []);
+        });
+    }
+    settle(reply) {
+        const waiting = this.pending.get(reply.id);
+        if (!waiting)
+            return;
+        this.pending.delete(reply.id);
+        this.busy[waiting.worker]--;
+        if (reply.crash)
+            waiting.reject(new Error(reply.crash));
+        else
+            waiting.resolve(reply);
+    }
+    failAll(worker, error) {
+        for (const [id, waiting] of this.pending)
+            if (waiting.worker === worker) {
+                this.pending.delete(id);
+                waiting.reject(error);
+            }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/archive/worker.ts
+// A worker thread of the archive read (its own bundle, dist/archive-worker/): decodes blocks and
+// hashes entries' data as the main thread asks, handing buffers back without copying them.
+
+
+
+const work = new block_work_BlockWork(external_node_worker_threads_namespaceObject.workerData.path);
+const port = external_node_worker_threads_namespaceObject.parentPort;
+function answer(request) {
+    const { id } = request;
+    const buffer = 'buffer' in request ? request.buffer : undefined;
+    try {
+        if (request.kind === 'decode-and-hash') {
+            const { block, entry, last } = request;
+            return decodedAndHashed(id, work.decodeAndHash(block, entry, last));
+        }
+        return request.kind === 'decode'
+            ? { id, buffer, problem: work.decode(request.block, request.buffer) }
+            : { id, buffer, digests: work.hash(request.buffer, request.pieces) };
+    }
+    catch (error) {
+        return { id, buffer, crash: String(error?.stack ?? error) };
+    }
+}
+port.on('message', (request) => {
+    if (request.kind === 'close') {
+        work.close();
+        port.close();
+        return;
+    }
+    const reply = answer(request);
+    port.postMessage(reply, reply.buffer ? [reply.buffer] : []);
+});
+
