@@ -25,8 +25,11 @@ let files = 0
 async function read(bytes: Buffer): Promise<ArchiveReading | { problem: string }> {
   const path = join(dir, `${++files}.aar`)
   await writeFile(path, bytes)
-  return readArchive(path, bytes.length, { threads: 0 })
+  return readArchive(path, bytes.length, { threads: 0, lanes })
 }
+
+/** Hashing lanes of every read: several, as worker threads have them. */
+let lanes = 1
 
 async function contentId(bytes: Buffer): Promise<string> {
   const result = await read(bytes)
@@ -134,6 +137,14 @@ describe('the content identity', () => {
       pbz(pack({ reversed: true, uid: 7 }), { blockSize: 1000 })
     ]
     for (const bytes of again) expect(await contentId(bytes)).toBe(first)
+  })
+
+  test('several hashing lanes give the same identity (entries split between lanes mid-block)', async () => {
+    const expected = await contentId(pbz(pack(), { letter: '-', blockSize: 7, encode: (b) => b }))
+    for (lanes = 2; lanes <= 3; lanes++)
+      for (const bytes of [pack(), pbz(pack(), { blockSize: 1000 }), pbz(pack())])
+        expect(await contentId(bytes)).toBe(expected)
+    lanes = 1
   })
 
   test('a changed byte, a renamed file or a changed manifest field gives another', async () => {

@@ -861,23 +861,31 @@ const WORKER_BUNDLE = (0,external_node_path_namespaceObject.join)((0,external_no
 function defaultThreads() {
     return existsSync(WORKER_BUNDLE) ? Math.min(MAX_THREADS, availableParallelism()) : 0;
 }
-/** `threads` workers, or with 0 the main thread (yielding between jobs). */
-function openPool(path, threads) {
+/**
+ * `threads` workers, or with 0 the main thread (yielding between jobs), where `lanes` is how
+ * many hashing lanes it pretends to have: the unit tests walk the lanes' paths without workers.
+ */
+function openPool(path, threads, lanes = 1) {
     return threads > 0 && existsSync(WORKER_BUNDLE)
         ? new ThreadPool(path, threads)
-        : new MainThreadPool(path);
+        : new MainThreadPool(path, lanes);
 }
+/** Detaches `buffer` as a transfer to a worker does, so the main thread's reads behave the same. */
+const handOver = (buffer) => structuredClone(buffer, { transfer: [buffer] });
 class MainThreadPool {
-    lanes = 1;
+    lanes;
     work;
-    constructor(path) {
+    constructor(path, lanes) {
+        this.lanes = lanes;
         this.work = new BlockWork(path);
     }
-    async decode(block, buffer) {
+    async decode(block, sent) {
+        const buffer = handOver(sent);
         await new Promise(setImmediate);
         return { id: 0, buffer, problem: this.work.decode(block, buffer) };
     }
-    async hash(_lane, buffer, pieces) {
+    async hash(_lane, sent, pieces) {
+        const buffer = handOver(sent);
         await new Promise(setImmediate);
         return { id: 0, buffer, digests: this.work.hash(buffer, pieces) };
     }

@@ -52,27 +52,37 @@ export function defaultThreads(): number {
   return existsSync(WORKER_BUNDLE) ? Math.min(MAX_THREADS, availableParallelism()) : 0
 }
 
-/** `threads` workers, or with 0 the main thread (yielding between jobs). */
-export function openPool(path: string, threads: number): BlockPool {
+/**
+ * `threads` workers, or with 0 the main thread (yielding between jobs), where `lanes` is how
+ * many hashing lanes it pretends to have: the unit tests walk the lanes' paths without workers.
+ */
+export function openPool(path: string, threads: number, lanes = 1): BlockPool {
   return threads > 0 && existsSync(WORKER_BUNDLE)
     ? new ThreadPool(path, threads)
-    : new MainThreadPool(path)
+    : new MainThreadPool(path, lanes)
 }
 
+/** Detaches `buffer` as a transfer to a worker does, so the main thread's reads behave the same. */
+const handOver = (buffer: ArrayBuffer) => structuredClone(buffer, { transfer: [buffer] })
+
 class MainThreadPool implements BlockPool {
-  readonly lanes = 1
   private readonly work: BlockWork
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    readonly lanes: number
+  ) {
     this.work = new BlockWork(path)
   }
 
-  async decode(block: Block, buffer: ArrayBuffer): Promise<WorkerReply> {
+  async decode(block: Block, sent: ArrayBuffer): Promise<WorkerReply> {
+    const buffer = handOver(sent)
     await new Promise(setImmediate)
     return { id: 0, buffer, problem: this.work.decode(block, buffer) }
   }
 
-  async hash(_lane: number, buffer: ArrayBuffer, pieces: Pieces): Promise<WorkerReply> {
+  async hash(_lane: number, sent: ArrayBuffer, pieces: Pieces): Promise<WorkerReply> {
+    const buffer = handOver(sent)
     await new Promise(setImmediate)
     return { id: 0, buffer, digests: this.work.hash(buffer, pieces) }
   }

@@ -42,6 +42,8 @@ export interface ArchiveReading {
 export interface ReadOptions {
   /** Worker threads; 0 reads on the main thread. Default: the cores (at most 4), for large archives. */
   threads?: number
+  /** With threads: 0, the hashing lanes the main thread keeps apart (for tests of the lanes). */
+  lanes?: number
 }
 
 /** Archives smaller than this read on the main thread: starting workers would cost more. */
@@ -75,7 +77,7 @@ export async function readArchive(
   const counted = container.raw ? 0 : blocks.length
   if (unreadable) return { kind, rawSize, blocks: counted, entries: 0, unread: unreadable }
   const threads = options.threads ?? (rawSize >= THREADS_FROM_BYTES ? defaultThreads() : 0)
-  const pool = openPool(path, threads)
+  const pool = openPool(path, threads, options.lanes)
   try {
     const contents = new Contents()
     const walker = new EntryWalker(rawSize, contents)
@@ -266,13 +268,18 @@ function readBlocks(
         .filter((l) => l.pieces?.length)
         .sort((a, b) => b.bytes - a.bytes)
       if (!lanes.length) free.push(buffer)
-      lanes.forEach(({ lane, pieces, bytes }, i) => {
-        const [own, rebased] = i === 0 ? [buffer, pieces] : copyPieces(buffer, pieces)
-        started(pool.hash(lane, own, rebased), block, (reply) => {
-          contents.laneBytes[lane] -= bytes
-          if (i === 0) free.push(reply.buffer!)
+      // Copies first: sending the buffer to its lane hands it over (detaches it here).
+      const jobs = lanes.map(({ lane, pieces, bytes }, i) => ({
+        lane,
+        bytes,
+        own: i === 0,
+        ...(i === 0 ? { buffer, pieces } : copyPieces(buffer, pieces))
+      }))
+      for (const job of jobs)
+        started(pool.hash(job.lane, job.buffer, job.pieces), block, (reply) => {
+          contents.laneBytes[job.lane] -= job.bytes
+          if (job.own) free.push(reply.buffer!)
         })
-      })
     }
     pump()
   })
@@ -285,7 +292,7 @@ function pieceBytes(pieces: Pieces | undefined): number {
 }
 
 /** The bytes `pieces` name, copied into a buffer of their own, and the pieces rebased onto it. */
-function copyPieces(buffer: ArrayBuffer, pieces: Pieces): [ArrayBuffer, Pieces] {
+function copyPieces(buffer: ArrayBuffer, pieces: Pieces): { buffer: ArrayBuffer; pieces: Pieces } {
   const copy = new Uint8Array(pieceBytes(pieces))
   const source = new Uint8Array(buffer)
   const rebased: Pieces = []
@@ -295,5 +302,5 @@ function copyPieces(buffer: ArrayBuffer, pieces: Pieces): [ArrayBuffer, Pieces] 
     rebased.push(entry, at, at + end - start, last)
     at += end - start
   }
-  return [copy.buffer, rebased]
+  return { buffer: copy.buffer, pieces: rebased }
 }
