@@ -11,7 +11,8 @@ import { describeCause } from '../errors.js'
  * applies no request timeout to the CONNECT step (its default is 300 s), so a proxy that accepts
  * connections and never answers would hang every attempt for minutes.
  */
-export const PROXY_CONNECT_DEADLINE_MS = 30_000
+export const PROXY_CONNECT_DEADLINE_MS =
+  Number(process.env.ASSET_PACK_RELEASE_PROXY_DEADLINE_MS) || 30_000 // testing hook: a shorter one
 
 export interface ProxySetting {
   /** The environment variable it came from. */
