@@ -1,10 +1,12 @@
 // One upload file's bytes as the storage assembles them. A part is held in memory while a
 // bounded window allows (spilled to a spool file beyond it), folded into the whole-file digests as
 // soon as the parts before it are in, and then released: memory stays flat whatever the file
-// size, and a commit only waits for the last part's bytes.
+// size, and a commit only waits for the last part's bytes. A file processing reads after the
+// commit is also written whole to the spool as it folds.
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { appendFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { ChecksumAlgorithm } from './options.js'
 
 /** Bytes of received-but-not-yet-folded parts kept in memory per upload; the rest go to disk. */
@@ -47,6 +49,8 @@ export class Assembly {
   /** Parts sent again with other bytes after they were folded (the digests no longer hold). */
   readonly changedAfterFold = new Set<number>()
   committed = false
+  /** The whole file, written as its parts fold, when processing reads it (see `readsWhole`). */
+  readonly wholePath?: string
 
   constructor(
     readonly dir: string,
@@ -54,11 +58,11 @@ export class Assembly {
     private readonly algorithms: ChecksumAlgorithm[],
     /** Per-part MD5s, for a composite checksum. */
     readonly partMd5: boolean,
-    /** Keep the bytes after folding (small files the simulator reads: manifests). */
-    private readonly keepBytes: boolean
+    keepWhole: boolean
   ) {
     this.slots = [...slots].sort((a, b) => a.offset - b.offset)
     this.fileHashes = algorithms.map((a) => createHash(a === 'MD5' ? 'md5' : 'sha256'))
+    if (keepWhole) this.wholePath = join(dir, 'whole')
   }
 
   get receivedBytes(): number {
@@ -123,11 +127,6 @@ export class Assembly {
     return { file, composite, size: this.receivedBytes }
   }
 
-  /** The whole file (only for small files kept with keepBytes). */
-  readAll(): Buffer {
-    return Buffer.concat(this.slots.flatMap((s) => this.parts.get(s.partNumber)?.chunks ?? []))
-  }
-
   async discard(): Promise<void> {
     await this.folding.catch(() => undefined)
     for (const part of this.parts.values()) this.drop(part)
@@ -149,11 +148,12 @@ export class Assembly {
         part.chunks ?? (createReadStream(part.file!) as AsyncIterable<Buffer>)
       for await (const chunk of chunks) {
         for (const h of this.fileHashes) h.update(chunk)
+        if (this.wholePath) await appendFile(this.wholePath, chunk)
         // Let sockets and throttle timers run between chunks: hashing a part blocks for milliseconds.
         await new Promise((resolve) => setImmediate(resolve))
       }
       this.folded.set(part.partNumber, part.identity)
-      if (!this.keepBytes) this.drop(part)
+      this.drop(part)
       this.cursor++
     }
   }

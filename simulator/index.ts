@@ -136,8 +136,10 @@ export async function startSimulator(overrides: SimulatorOverrides = {}): Promis
     startReview: (id) => verdicts.startReview(id),
     now,
     async close() {
-      processing.close()
+      await processing.close()
       await server.close()
+      // Parts received before the close may still be folding into the spool: they end first.
+      await Promise.all([...store.uploadFiles.values()].map((f) => f.assembly?.discard()))
       await rm(spoolDir, { recursive: true, force: true })
     }
   }

@@ -1,7 +1,10 @@
 // Processing after a commit, on timers: a MANIFEST's verdict (JSON, the documented fields, the
 // pack's identifier, Apple's reported errors) and the platforms and locale it gives its version;
-// an ASSET's (an Apple Archive signature, or the failure a test asked for); and the internal beta
-// release a COMPLETE version becomes.
+// an ASSET's (the archive read whole as Apple reads it, the Manifest.json inside speaking for the
+// version; only its signature beyond a size; or the failure a test asked for); and the internal
+// beta release a COMPLETE version becomes.
+import { readFile } from 'node:fs/promises'
+import { readArchive } from '../src/archive/index.js'
 import type { Faults } from './faults.js'
 import type { SimulatorContext } from './context.js'
 import type { Platform, StateMessage } from './options.js'
@@ -14,20 +17,33 @@ const MANIFEST_PLATFORMS: Record<string, Platform> = {
   visionOS: 'VISION_OS'
 }
 const ARCHIVE_SIGNATURES = ['AA01', 'YAA1', 'pbz']
+/**
+ * Archives up to this size are read whole; larger ones (the benchmark's gigabytes) are checked by
+ * signature only, so the simulator stays fast and flat in memory.
+ */
+export const READ_ARCHIVES_UP_TO = 64 * 1024 * 1024
 // A BCP-47 tag as far as a manifest's `language` goes: a language, an optional script, an optional
 // region (`fr`, `es-US`, `zh-Hant`, `zh-Hans-VN`); no variants or extensions.
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?$/
 
+/** Whether processing reads the whole file after its commit (the storage then keeps a copy). */
+export function readsWhole(file: Pick<UploadFileRecord, 'assetType' | 'fileSize'>): boolean {
+  return file.assetType === 'MANIFEST' || file.fileSize <= READ_ARCHIVES_UP_TO
+}
+
 export class Processing {
   private readonly timers = new Set<NodeJS.Timeout>()
+  /** Verdicts being given: closing waits for them, so their spool files are not removed under them. */
+  private readonly running = new Set<Promise<void>>()
 
   constructor(
     private readonly sim: SimulatorContext,
     private readonly faults: Faults
   ) {}
 
-  close(): void {
+  async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t)
+    await Promise.all(this.running)
   }
 
   /** A committed file: a MANIFEST gets its verdict, an ASSET makes its version PROCESSING, then COMPLETE or FAILED. */
@@ -43,19 +59,17 @@ export class Processing {
     if (processing.neverFinish) return
     const pack = this.sim.store.packs.get(version.packId)!
     this.later(processing.assetMs + this.faults.processingDelayMs(pack.identifier), async () => {
-      const head = file.assembly!.head.toString('latin1')
       const failWith =
         processing.failWith?.identifier === undefined ||
         processing.failWith.identifier === pack.identifier
           ? processing.failWith
           : undefined
-      const errors: StateMessage[] = [...(failWith?.errors ?? [])]
-      if (!ARCHIVE_SIGNATURES.some((s) => head.startsWith(s))) {
-        errors.push({
-          code: 'ASSET_PACK_INVALID_ARCHIVE',
-          description: `${file.fileName} is not an Apple Archive (.aar) produced by ba-package.`
-        })
-      }
+      const errors: StateMessage[] = [
+        ...(failWith?.errors ?? []),
+        ...(await this.checkArchive(file, version, pack.identifier))
+      ]
+      // The bytes go before the verdict is out: whoever sees the verdict finds them gone.
+      await file.assembly?.discard()
       if (errors.length) {
         version.state = 'FAILED'
         version.stateDetails = {
@@ -71,31 +85,55 @@ export class Processing {
         file.deliveryState = 'COMPLETE'
         this.release(version)
       }
-      await file.assembly?.discard()
     })
+  }
+
+  /**
+   * The archive as Apple's processing reads it: a damaged one fails, and the Manifest.json inside
+   * sets the version's platforms and locale. It does so even after a MANIFEST preflight: the
+   * archive's manifest is what ships, the preflight only a check. Contents with no decoder here
+   * (LZMA) are checked as far as their block chain; archives beyond READ_ARCHIVES_UP_TO by their
+   * signature only.
+   */
+  private async checkArchive(
+    file: UploadFileRecord,
+    version: VersionRecord,
+    identifier: string
+  ): Promise<StateMessage[]> {
+    const { wholePath, head } = file.assembly!
+    if (!wholePath) {
+      const signature = head.toString('latin1')
+      if (ARCHIVE_SIGNATURES.some((s) => signature.startsWith(s))) return []
+      return [
+        {
+          code: 'ASSET_PACK_INVALID_ARCHIVE',
+          description: `${file.fileName} is not an Apple Archive (.aar) produced by ba-package.`
+        }
+      ]
+    }
+    const reading = await readArchive(wholePath, file.fileSize, { threads: 0 })
+    if ('problem' in reading)
+      return [
+        { code: 'ASSET_PACK_INVALID_ARCHIVE', description: `${file.fileName} ${reading.problem}` }
+      ]
+    return reading.manifest ? applyManifest(version, reading.manifest.value, identifier) : []
   }
 
   private async checkManifest(file: UploadFileRecord, version: VersionRecord): Promise<void> {
     const pack = this.sim.store.packs.get(version.packId)!
-    const errors: StateMessage[] = []
-    let manifest: Record<string, unknown> | undefined
+    file.receivedText = (await readFile(file.assembly!.wholePath!)).toString('utf8')
+    let errors: StateMessage[]
     try {
-      file.receivedText = file.assembly!.readAll().toString('utf8')
       const parsed: unknown = JSON.parse(file.receivedText)
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-        manifest = parsed as Record<string, unknown>
-      else
-        errors.push({
-          code: 'MANIFEST_INVALID',
-          description: 'The manifest must be a JSON object.'
-        })
+      errors = applyManifest(version, parsed, pack.identifier)
     } catch (e) {
-      errors.push({
-        code: 'MANIFEST_INVALID_JSON',
-        description: `The manifest is not valid JSON: ${(e as Error).message}`
-      })
+      errors = [
+        {
+          code: 'MANIFEST_INVALID_JSON',
+          description: `The manifest is not valid JSON: ${(e as Error).message}`
+        }
+      ]
     }
-    if (manifest) errors.push(...applyManifest(version, manifest, pack.identifier))
     file.errors = errors
     file.deliveryState = errors.length ? 'FAILED' : 'COMPLETE'
     if (!errors.length) version.manifestFileId = file.id
@@ -121,10 +159,11 @@ export class Processing {
     pack.internalBetaVersionId = version.id
   }
 
-  private later(ms: number, fn: () => Promise<void> | void): void {
+  private later(ms: number, fn: () => Promise<void>): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      void fn()
+      const run = fn().finally(() => this.running.delete(run))
+      this.running.add(run)
     }, ms)
     this.timers.add(timer)
   }
@@ -133,13 +172,16 @@ export class Processing {
 /**
  * A parsed manifest's verdict and, when it has no errors, what it tells about the version: its
  * platforms and its locale (the manifest's `language`). One step, so that a manifest read from an
- * archive can set a version the way an uploaded MANIFEST file does.
+ * archive sets a version the way an uploaded MANIFEST file does.
  */
 export function applyManifest(
   version: VersionRecord,
-  manifest: Record<string, unknown>,
+  value: unknown,
   identifier: string
 ): StateMessage[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return [{ code: 'MANIFEST_INVALID', description: 'The manifest must be a JSON object.' }]
+  const manifest = value as Record<string, unknown>
   const errors = manifestErrors(manifest, identifier)
   if (errors.length) return errors
   version.platforms = (manifest.platforms as string[]).map((p) => MANIFEST_PLATFORMS[p])

@@ -13,7 +13,7 @@ import {
   type Schemas
 } from './jsonapi.js'
 import type { SimulatorContext } from './context.js'
-import type { Processing } from './processing.js'
+import { readsWhole, type Processing } from './processing.js'
 import { Assembly } from './assembly.js'
 import type { UrlSigner } from './storage.js'
 import type {
@@ -129,7 +129,7 @@ export class Uploads {
       file.operations,
       algorithms,
       checksums.announceComposite,
-      file.assetType === 'MANIFEST'
+      readsWhole(file)
     )
     return this.sim.api.created(r, this.sim.store.uploadFileJson(file))
   }

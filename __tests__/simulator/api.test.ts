@@ -1,6 +1,7 @@
 // The simulator against Apple's published contract: operations, auth, errors, rate limits,
 // reservations, storage, commit, processing. Requests here are hand-made (not the action's).
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import type { Simulator } from '../../simulator/index.js'
 import { applyManifest } from '../../simulator/processing.js'
 import type { VersionRecord } from '../../simulator/store.js'
@@ -17,6 +18,7 @@ import {
   token,
   testSimulator
 } from '../helpers/simulator.js'
+import { packedArchive, rawArchive } from './archives.js'
 
 let sim: Simulator
 
@@ -118,7 +120,7 @@ describe('operations and JSON:API envelopes', () => {
 
   test('versions: numbered 1, 2, 3 per pack; filter, sort, include, fields; release reads', async () => {
     sim = await testSimulator({ processing: { assetMs: 20 } })
-    const content = archiveBytes(1000)
+    const content = rawArchive(1000)
     const { packId, versionId, file } = await reserveUpload(sim, content.length)
     await uploadAndCommit(sim, file, content)
     await processed(file.id)
@@ -659,7 +661,7 @@ describe('processing', () => {
   test('an ASSET moves AWAITING_UPLOAD → PROCESSING → COMPLETE and supersedes the previous internal beta release', async () => {
     sim = await testSimulator({ processing: { assetMs: 150 } })
     const first = await reserveUpload(sim, 100)
-    await uploadAndCommit(sim, first.file, archiveBytes(100))
+    await uploadAndCommit(sim, first.file, rawArchive(100))
     expect(
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${first.versionId}`)).body.data
         .attributes.state
@@ -671,7 +673,7 @@ describe('processing', () => {
     const file2 = (
       await call(sim, 'POST', '/v1/backgroundAssetUploadFiles', reserveBody(version2.id, 100))
     ).body.data
-    await uploadAndCommit(sim, file2, archiveBytes(100))
+    await uploadAndCommit(sim, file2, rawArchive(100))
     await processed(file2.id)
     const versions = await call(
       sim,
@@ -707,5 +709,112 @@ describe('processing', () => {
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${stuck.versionId}`)).body.data
         .attributes.state
     ).toBe('PROCESSING')
+  })
+
+  describe('an ASSET is read whole, as Apple reads it', () => {
+    const manifest = (fields: Record<string, unknown> = {}) => ({
+      assetPackID: 'forest',
+      downloadPolicy: { prefetch: {} },
+      platforms: ['iOS'],
+      ...fields
+    })
+    const versionOf = async (versionId: string) =>
+      (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data
+    /** Uploads `bytes` to `versionId` as `assetType` and waits for processing's verdict. */
+    const send = async (versionId: string, bytes: Buffer, assetType = 'ASSET') => {
+      const fileName = assetType === 'ASSET' ? 'pack.aar' : 'Manifest.json'
+      const file = (
+        await call(
+          sim,
+          'POST',
+          '/v1/backgroundAssetUploadFiles',
+          reserveBody(versionId, bytes.length, assetType, fileName)
+        )
+      ).body.data
+      await uploadAndCommit(sim, file, bytes)
+      await processed(file.id)
+      return file.id as string
+    }
+
+    test('a damaged archive FAILS with the problem in its error; its spooled bytes are removed', async () => {
+      sim = await testSimulator({ processing: { assetMs: 10 } })
+      const { versionId } = await reserveUpload(sim, 10, 'forest')
+      const fileId = await send(versionId, rawArchive(2000).subarray(0, 1000))
+      const { attributes } = await versionOf(versionId)
+      expect(attributes.state).toBe('FAILED')
+      expect(attributes.stateDetails.errors).toEqual([
+        {
+          code: 'ASSET_PACK_INVALID_ARCHIVE',
+          description: expect.stringMatching(
+            /^pack\.aar is an Apple Archive \(AA01\) that is cut short inside the entry for `Contents\/data\.bin`/
+          )
+        }
+      ])
+      expect(existsSync(sim.store.uploadFiles.get(fileId)!.assembly!.dir)).toBe(false)
+      expect(sim.contractViolations).toEqual([])
+    })
+
+    test('the Manifest.json inside gives the version its platforms and locale, without a preflight', async () => {
+      sim = await testSimulator({ processing: { assetMs: 10 } })
+      const { packId, versionId } = await reserveUpload(sim, 10, 'forest')
+      const archive = await packedArchive(
+        manifest({ platforms: ['macOS', 'visionOS'], language: 'fr' })
+      )
+      await send(versionId, archive)
+      const version = await versionOf(versionId)
+      expect(version.attributes).toMatchObject({
+        state: 'COMPLETE',
+        platforms: ['MAC_OS', 'VISION_OS'],
+        locale: 'fr'
+      })
+      expect(version.relationships.manifestFile.data).toBeUndefined()
+      const french = await call(
+        sim,
+        'GET',
+        `/v1/backgroundAssets/${packId}/versions?filter[locale]=fr`
+      )
+      expect(french.body.data.map((v: any) => v.id)).toEqual([versionId])
+      expect(sim.contractViolations).toEqual([])
+    })
+
+    test("the archive's manifest is what ships: it outranks a preflight; its errors fail the version", async () => {
+      sim = await testSimulator({ processing: { assetMs: 10, manifestMs: 10 } })
+      const { packId, versionId } = await reserveUpload(sim, 10, 'forest')
+      await send(versionId, Buffer.from(JSON.stringify(manifest({ language: 'de' }))), 'MANIFEST')
+      expect((await versionOf(versionId)).attributes.locale).toBe('de')
+      await send(versionId, await packedArchive(manifest({ platforms: ['tvOS'], language: 'fr' })))
+      expect((await versionOf(versionId)).attributes).toMatchObject({
+        state: 'COMPLETE',
+        platforms: ['TV_OS'],
+        locale: 'fr'
+      })
+      const other = (
+        await call(sim, 'POST', '/v1/backgroundAssetVersions', createVersionBody(packId))
+      ).body.data
+      await send(other.id, await packedArchive(manifest({ assetPackID: 'desert' })))
+      const failed = (await versionOf(other.id)).attributes
+      expect(failed.state).toBe('FAILED')
+      expect(failed.stateDetails.errors.map((e: any) => e.code)).toEqual([
+        'MANIFEST_ASSET_PACK_ID_MISMATCH'
+      ])
+      expect(sim.contractViolations).toEqual([])
+    })
+
+    test('an archive whose blocks have no decoder here (LZMA) is checked by its signature only', async () => {
+      sim = await testSimulator({ processing: { assetMs: 10 } })
+      const { versionId } = await reserveUpload(sim, 10, 'forest')
+      // pbzx: magic and u64 BE block size, then one block: u64 BE raw and stored sizes, a payload.
+      const head = Buffer.alloc(28)
+      head.write('pbzx', 0, 'latin1')
+      head.writeBigUInt64BE(65_536n, 4)
+      head.writeBigUInt64BE(1000n, 12)
+      head.writeBigUInt64BE(100n, 20)
+      await send(versionId, Buffer.concat([head, Buffer.alloc(100, 1)]))
+      expect((await versionOf(versionId)).attributes).toMatchObject({
+        state: 'COMPLETE',
+        platforms: ['IOS']
+      })
+      expect(sim.contractViolations).toEqual([])
+    })
   })
 })

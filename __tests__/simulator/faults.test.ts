@@ -12,6 +12,7 @@ import {
   uploadAndCommit,
   testSimulator
 } from '../helpers/simulator.js'
+import { rawArchive } from './archives.js'
 
 let sim: Simulator
 
@@ -168,7 +169,7 @@ test('processingDelay slows one chosen pack’s processing; the others finish as
     processing: { assetMs: 50 },
     faults: { processingDelay: { identifier: 'slow-pack', ms: 1500 } }
   })
-  const content = archiveBytes(1000)
+  const content = rawArchive(1000)
   const slow = await reserveUpload(sim, content.length, 'slow-pack')
   const quick = await reserveUpload(sim, content.length, 'quick-pack')
   await uploadAndCommit(sim, slow.file, content)
