@@ -4,7 +4,10 @@
 // operations PUT one at a time). Writes bench/results/*.json and a throughput chart (SVG).
 // A many-packs case releases 4 packs of 256 MiB in one step (`packs`), 20 s of processing each,
 // against Σ(ideal upload) + one processing, and against the same packs released one by one.
-//   npm run bench [-- --sizes 1,4 --concurrency 1,2,4,8,16 --cases single,many]
+// The content cases (bench/content.ts) measure the read of the whole archive, a first release with
+// it, and a release in which nothing changed.
+//   npm run bench [-- --sizes 1,4 --concurrency 1,2,4,8,16
+//                     --cases identity,first,nochange,single,many]
 import { createHash, randomFillSync } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
@@ -15,6 +18,7 @@ import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js
 import { ACTION_NODE, DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
 import { execFileSync } from 'node:child_process'
 import { hashFile } from '../src/archive/index.js'
+import { firstRelease, identityCases, noChangeRelease } from './content.js'
 import { fileEntryHeader } from '../scripts/sample-pack.js'
 import {
   commitBody,
@@ -350,12 +354,15 @@ async function hashing(path: string): Promise<Record<string, number>> {
 
 const dir = await mkdtemp(join(tmpdir(), 'asset-pack-bench-'))
 try {
-  const which = text('cases', 'single,many')
+  const which = text('cases', 'identity,first,nochange,single,many')
   const result: Record<string, unknown> = {
     date: new Date().toISOString(),
     node: process.version,
     profile: { linkMiBs: LINK / MiB, latencyMs: LATENCY_S * 1000, partMiB: PART / MiB }
   }
+  if (which.includes('identity')) result.identity = await identity(dir)
+  if (which.includes('first')) result.firstRelease = await first(dir)
+  if (which.includes('nochange')) result.noChange = await noChange(dir)
   if (which.includes('single')) Object.assign(result, await singlePackCases())
   if (which.includes('many')) {
     process.stderr.write(
@@ -374,6 +381,39 @@ try {
   console.log(`\nwrote bench/results/latest.json and bench-${stamp}.json`)
 } finally {
   await rm(dir, { recursive: true, force: true })
+}
+
+/** The identity pass of each pack, and the decoder against Apple's. */
+async function identity(dir: string) {
+  const { cases, decoder } = await identityCases(dir)
+  console.log(
+    '\nidentity pass (the whole archive read before any request; dry runs of dist/index.js)'
+  )
+  console.log('pack   file MB  decoded MiB  threads  check s  decoded MiB/s  peak RSS MB')
+  for (const c of cases)
+    console.log(
+      `${c.pack.padEnd(5)}  ${c.fileMB.toFixed(0).padStart(7)}  ${c.decodedMiB.toFixed(0).padStart(11)}  ${c.threads.padEnd(7)}  ${c.checkS.toFixed(2).padStart(7)}  ${c.decodedMiBs.toFixed(0).padStart(13)}  ${c.peakRssMB.toFixed(0).padStart(11)}`
+    )
+  for (const d of decoder) console.log(`LZFSE decoder alone: ${JSON.stringify(d)}`)
+  return { cases, decoder }
+}
+
+async function first(dir: string) {
+  const r = await firstRelease(dir)
+  console.log(
+    `\nfirst release, 1 GiB mixed pack (${r.fileMB.toFixed(0)} MB): check ${r.checkS.toFixed(2)} s + upload ${r.uploadS.toFixed(2)} s against the bare client's ${r.bareS.toFixed(2)} s: ${r.passAndUploadOverBare.toFixed(2)}× (wall ${r.wallS.toFixed(2)} s, ${r.wallOverBare.toFixed(2)}×); peak RSS ${r.peakRssMB.toFixed(0)} MB`
+  )
+  return r
+}
+
+async function noChange(dir: string) {
+  const r = await noChangeRelease(dir)
+  const line = (name: string, c: typeof r.full) =>
+    `${name}: ${c.wallS.toFixed(1)} s, ${(c.bytesUploaded / MiB).toFixed(0)} MiB uploaded in ${c.puts} PUTs, ${c.unchanged} unchanged, check ${c.checkS.toFixed(2)} s, peak RSS ${c.peakRssMB.toFixed(0)} MB`
+  console.log(`\n${r.packs} packs × ${r.packMiB} MiB`)
+  console.log(line('full release', r.full))
+  console.log(line('rebuilt, nothing changed', r.noChange))
+  return r
 }
 
 /** One pack of each size, at each concurrency; the sequential baseline; hashing speed. */

@@ -69,7 +69,12 @@ function statusLine(report: RunReport, single: PackReport | undefined): string {
   if (report.failure)
     return `❌ ${pack}: failed${o[Outputs.State] ? ` (version ${o[Outputs.Version] ?? '?'} ${o[Outputs.State]})` : ''}`
   if (report.dryRun) return `🧪 ${pack}: dry run passed — nothing was written`
-  const verb = o[Outputs.Reused] === 'true' ? 'already uploaded as' : 'released as'
+  const verb =
+    o[Outputs.Unchanged] === 'true'
+      ? 'unchanged: still'
+      : o[Outputs.Reused] === 'true'
+        ? 'already uploaded as'
+        : 'released as'
   return `✅ ${pack} ${verb} version ${o[Outputs.Version] ?? '?'} — ${o[Outputs.State] ?? 'uploaded'}${o[Outputs.InternalBetaState] ? `, internal testing ${o[Outputs.InternalBetaState]}` : ''}`
 }
 

@@ -840,9 +840,10 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 ;// CONCATENATED MODULE: external "node:url"
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 ;// CONCATENATED MODULE: ./src/archive/pool.ts
-// Where block work runs: worker threads (the bundled dist/archive-worker/), so every core decodes
-// and hashes, or the main thread when the archive is small or no bundled worker exists (the
-// sources under test). Buffers move to a thread and back without being copied.
+// Where block work runs: on lanes, each a thread that decodes blocks and hashes the entries given
+// to it, in order. The main thread is always one lane (it is otherwise idle while the archive is
+// read); worker threads (the bundled dist/archive-worker/) add the others, so every core works.
+// Buffers move to a lane and back without being copied.
 
 
 
@@ -850,113 +851,155 @@ const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impor
 
 
 
-/** The reply to a decode-and-hash: a problem, or the digests of the entry it ended. */
-function decodedAndHashed(id, result) {
-    return Array.isArray(result) ? { id, digests: result } : { id, problem: result };
-}
-/** At most this many threads: GitHub's larger runners have more cores than a read can use. */
-const MAX_THREADS = 4;
-/** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */
-const WORKER_BUNDLE = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url)), 'archive-worker', 'index.js');
-function defaultThreads() {
-    return existsSync(WORKER_BUNDLE) ? Math.min(MAX_THREADS, availableParallelism()) : 0;
+/** Does one job, on whichever thread `work` lives on. */
+function doJob(work, id, job) {
+    const buffer = 'buffer' in job ? job.buffer : undefined;
+    try {
+        if (job.kind === 'decode')
+            return { id, buffer, problem: work.decode(job.block, job.buffer) };
+        if (job.kind === 'hash')
+            return { id, buffer, digests: work.hash(job.buffer, job.pieces) };
+        const result = work.decodeAndHash(job.block, job.entry, job.last);
+        return Array.isArray(result) ? { id, digests: result } : { id, problem: result };
+    }
+    catch (error) {
+        return { id, buffer, crash: String(error?.stack ?? error) };
+    }
 }
 /**
- * `threads` workers, or with 0 the main thread (yielding between jobs), where `lanes` is how
- * many hashing lanes it pretends to have: the unit tests walk the lanes' paths without workers.
+ * The main thread: one job per turn of the event loop, so the workers' replies (and the walk they
+ * let go on) are handled between jobs rather than after a whole queue of them.
  */
-function openPool(path, threads, lanes = 1) {
-    return threads > 0 && existsSync(WORKER_BUNDLE)
-        ? new ThreadPool(path, threads)
-        : new MainThreadPool(path, lanes);
-}
-/** Detaches `buffer` as a transfer to a worker does, so the main thread's reads behave the same. */
-const handOver = (buffer) => structuredClone(buffer, { transfer: [buffer] });
-class MainThreadPool {
-    lanes;
+class MainThreadLane {
     work;
-    constructor(path, lanes) {
-        this.lanes = lanes;
-        this.work = new BlockWork(path);
+    queue = Promise.resolve();
+    constructor(work) {
+        this.work = work;
     }
-    async decode(block, sent) {
-        const buffer = handOver(sent);
-        await new Promise(setImmediate);
-        return { id: 0, buffer, problem: this.work.decode(block, buffer) };
-    }
-    async hash(_lane, sent, pieces) {
-        const buffer = handOver(sent);
-        await new Promise(setImmediate);
-        return { id: 0, buffer, digests: this.work.hash(buffer, pieces) };
-    }
-    async decodeAndHash(_lane, block, entry, last) {
-        await new Promise(setImmediate);
-        return decodedAndHashed(0, this.work.decodeAndHash(block, entry, last));
+    run(job) {
+        // Detached as a transfer to a worker detaches it: the read behaves the same on every lane.
+        const sent = 'buffer' in job ? { ...job, buffer: handOver(job.buffer) } : job;
+        const done = this.queue.then(async () => {
+            await new Promise(setImmediate);
+            const reply = doJob(this.work, 0, sent);
+            if (reply.crash)
+                throw new Error(reply.crash);
+            return reply;
+        });
+        this.queue = done.catch(() => undefined);
+        return done;
     }
     async close() {
-        this.work.close();
+        // The pool closes the file this lane shares with it.
     }
 }
-class ThreadPool {
-    lanes;
-    workers;
-    exits;
-    busy;
+const handOver = (buffer) => structuredClone(buffer, { transfer: [buffer] });
+/** A worker thread running dist/archive-worker/ on the same file. */
+class WorkerLane {
+    worker;
+    exited;
     pending = new Map();
     nextId = 1;
-    constructor(path, threads) {
-        this.lanes = threads;
-        this.busy = new Array(threads).fill(0);
-        this.workers = Array.from({ length: threads }, (_, i) => {
-            const worker = new Worker(WORKER_BUNDLE, { workerData: { path } });
-            worker.on('message', (reply) => this.settle(reply));
-            worker.on('error', (error) => this.failAll(i, error));
-            return worker;
-        });
+    constructor(path) {
+        this.worker = new Worker(WORKER_BUNDLE, { workerData: { path } });
+        this.worker.on('message', (reply) => this.settle(reply));
+        this.worker.on('error', (error) => this.failAll(error));
         // `once` rejects on 'error': a crashed worker has ended too.
-        this.exits = this.workers.map((worker) => once(worker, 'exit').catch(() => undefined));
+        this.exited = once(this.worker, 'exit').catch(() => undefined);
     }
-    decode(block, buffer) {
-        // The least busy thread decodes: decoding has no order to keep.
-        const worker = this.busy.indexOf(Math.min(...this.busy));
-        return this.send(worker, { kind: 'decode', id: this.nextId++, block, buffer });
-    }
-    hash(lane, buffer, pieces) {
-        return this.send(lane, { kind: 'hash', id: this.nextId++, buffer, pieces });
-    }
-    decodeAndHash(lane, block, entry, last) {
-        return this.send(lane, { kind: 'decode-and-hash', id: this.nextId++, block, entry, last });
-    }
-    /** Each worker closes its file itself (descriptors belong to the process) and then ends. */
-    async close() {
-        for (const worker of this.workers)
-            worker.postMessage({ kind: 'close' });
-        await Promise.all(this.exits);
-    }
-    send(worker, request) {
-        this.busy[worker]++;
+    run(job) {
+        const id = this.nextId++;
         return new Promise((resolve, reject) => {
-            this.pending.set(request.id, { resolve, reject, worker });
-            this.workers[worker].postMessage(request, 'buffer' in request ? [request.buffer] : []);
+            this.pending.set(id, { resolve, reject });
+            this.worker.postMessage({ ...job, id }, 'buffer' in job ? [job.buffer] : []);
         });
+    }
+    /** The worker closes its file itself (descriptors belong to the process) and then ends. */
+    async close() {
+        this.worker.postMessage({ kind: 'close' });
+        await this.exited;
     }
     settle(reply) {
         const waiting = this.pending.get(reply.id);
         if (!waiting)
             return;
         this.pending.delete(reply.id);
-        this.busy[waiting.worker]--;
         if (reply.crash)
             waiting.reject(new Error(reply.crash));
         else
             waiting.resolve(reply);
     }
-    failAll(worker, error) {
-        for (const [id, waiting] of this.pending)
-            if (waiting.worker === worker) {
-                this.pending.delete(id);
-                waiting.reject(error);
-            }
+    failAll(error) {
+        for (const waiting of this.pending.values())
+            waiting.reject(error);
+        this.pending.clear();
+    }
+}
+/**
+ * Worker threads besides the main thread: the cores less one, at most one. Each worker is a whole
+ * Node.js environment (about 20 MB on Node 24), and the main lane and one worker keep two cores
+ * busy, so the read stays within the action's memory of about 120 MB.
+ */
+const MAX_WORKERS = 1;
+/** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */
+const WORKER_BUNDLE = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url)), 'archive-worker', 'index.js');
+/** Testing hook: the benchmark's single-thread reads (0). */
+const WORKERS = process.env.ASSET_PACK_RELEASE_READ_THREADS;
+function defaultWorkers() {
+    if (WORKERS)
+        return Number(WORKERS);
+    return existsSync(WORKER_BUNDLE) ? Math.min(MAX_WORKERS, availableParallelism() - 1) : 0;
+}
+/** The lanes of one read, and which job goes where. */
+class BlockPool {
+    work;
+    laneList;
+    busy;
+    constructor(work, laneList) {
+        this.work = work;
+        this.laneList = laneList;
+        this.busy = laneList.map(() => 0);
+    }
+    /**
+     * The main thread and `workers` worker threads (none when no bundled worker exists: the
+     * sources under test); with no workers, `lanes` main-thread lanes, for the tests of the lanes.
+     */
+    static open(path, workers, lanes = 1) {
+        const work = new BlockWork(path);
+        if (workers > 0 && existsSync(WORKER_BUNDLE))
+            return new BlockPool(work, [
+                new MainThreadLane(work),
+                ...Array.from({ length: workers }, () => new WorkerLane(path))
+            ]);
+        return new BlockPool(work, Array.from({ length: lanes }, () => new MainThreadLane(work)));
+    }
+    /** Lanes that hash: an entry's data is hashed on one of them, in order. */
+    get lanes() {
+        return this.laneList.length;
+    }
+    /** Decodes a block into `buffer` on the least busy lane and hands it back. */
+    decode(block, buffer) {
+        return this.run(this.busy.indexOf(Math.min(...this.busy)), { kind: 'decode', block, buffer });
+    }
+    hash(lane, buffer, pieces) {
+        return this.run(lane, { kind: 'hash', buffer, pieces });
+    }
+    /** Decodes a block that is all data of `entry` and hashes it on that entry's lane. */
+    decodeAndHash(lane, block, entry, last) {
+        return this.run(lane, { kind: 'decode-and-hash', block, entry, last });
+    }
+    async close() {
+        await Promise.all(this.laneList.map((lane) => lane.close()));
+        this.work.close();
+    }
+    async run(lane, job) {
+        this.busy[lane]++;
+        try {
+            return await this.laneList[lane].run(job);
+        }
+        finally {
+            this.busy[lane]--;
+        }
     }
 }
 
@@ -968,29 +1011,14 @@ class ThreadPool {
 
 const work = new block_work_BlockWork(external_node_worker_threads_namespaceObject.workerData.path);
 const port = external_node_worker_threads_namespaceObject.parentPort;
-function answer(request) {
-    const { id } = request;
-    const buffer = 'buffer' in request ? request.buffer : undefined;
-    try {
-        if (request.kind === 'decode-and-hash') {
-            const { block, entry, last } = request;
-            return decodedAndHashed(id, work.decodeAndHash(block, entry, last));
-        }
-        return request.kind === 'decode'
-            ? { id, buffer, problem: work.decode(request.block, request.buffer) }
-            : { id, buffer, digests: work.hash(request.buffer, request.pieces) };
-    }
-    catch (error) {
-        return { id, buffer, crash: String(error?.stack ?? error) };
-    }
-}
 port.on('message', (request) => {
     if (request.kind === 'close') {
         work.close();
         port.close();
         return;
     }
-    const reply = answer(request);
+    const { id, ...job } = request;
+    const reply = doJob(work, id, job);
     port.postMessage(reply, reply.buffer ? [reply.buffer] : []);
 });
 

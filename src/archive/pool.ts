@@ -1,6 +1,7 @@
-// Where block work runs: worker threads (the bundled dist/archive-worker/), so every core decodes
-// and hashes, or the main thread when the archive is small or no bundled worker exists (the
-// sources under test). Buffers move to a thread and back without being copied.
+// Where block work runs: on lanes, each a thread that decodes blocks and hashes the entries given
+// to it, in order. The main thread is always one lane (it is otherwise idle while the archive is
+// read); worker threads (the bundled dist/archive-worker/) add the others, so every core works.
+// Buffers move to a lane and back without being copied.
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -8,18 +9,18 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { BlockWork, type BlockProblem, type Digests, type Pieces } from './block-work.js'
-
 import type { Block } from './container.js'
 
-export type WorkerRequest =
-  | { kind: 'decode'; id: number; block: Block; buffer: ArrayBuffer }
-  | { kind: 'hash'; id: number; buffer: ArrayBuffer; pieces: Pieces }
-  | { kind: 'decode-and-hash'; id: number; block: Block; entry: number; last: boolean }
-  | { kind: 'close' }
+export type Job =
+  | { kind: 'decode'; block: Block; buffer: ArrayBuffer }
+  | { kind: 'hash'; buffer: ArrayBuffer; pieces: Pieces }
+  | { kind: 'decode-and-hash'; block: Block; entry: number; last: boolean }
+
+export type WorkerRequest = (Job & { id: number }) | { kind: 'close' }
 
 export interface WorkerReply {
   id: number
-  /** The buffer the request brought, handed back. */
+  /** The buffer the job brought, handed back. */
   buffer?: ArrayBuffer
   problem?: BlockProblem
   digests?: Digests
@@ -27,142 +28,173 @@ export interface WorkerReply {
   crash?: string
 }
 
-export interface BlockPool {
-  /** Threads that hash: an entry's data is hashed on one of them, in order. */
-  readonly lanes: number
-  /** Decodes a block into `buffer` on the least busy thread and hands it back. */
-  decode(block: Block, buffer: ArrayBuffer): Promise<WorkerReply>
-  hash(lane: number, buffer: ArrayBuffer, pieces: Pieces): Promise<WorkerReply>
-  /** Decodes a block that is all data of `entry` and hashes it on that entry's lane. */
-  decodeAndHash(lane: number, block: Block, entry: number, last: boolean): Promise<WorkerReply>
+/** Does one job, on whichever thread `work` lives on. */
+export function doJob(work: BlockWork, id: number, job: Job): WorkerReply {
+  const buffer = 'buffer' in job ? job.buffer : undefined
+  try {
+    if (job.kind === 'decode') return { id, buffer, problem: work.decode(job.block, job.buffer) }
+    if (job.kind === 'hash') return { id, buffer, digests: work.hash(job.buffer, job.pieces) }
+    const result = work.decodeAndHash(job.block, job.entry, job.last)
+    return Array.isArray(result) ? { id, digests: result } : { id, problem: result }
+  } catch (error) {
+    return { id, buffer, crash: String((error as Error)?.stack ?? error) }
+  }
+}
+
+interface Lane {
+  run(job: Job): Promise<WorkerReply>
   close(): Promise<void>
 }
 
-/** The reply to a decode-and-hash: a problem, or the digests of the entry it ended. */
-export function decodedAndHashed(id: number, result: BlockProblem | Digests): WorkerReply {
-  return Array.isArray(result) ? { id, digests: result } : { id, problem: result }
-}
-
-/** At most this many threads: GitHub's larger runners have more cores than a read can use. */
-const MAX_THREADS = 4
-/** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */
-const WORKER_BUNDLE = join(dirname(fileURLToPath(import.meta.url)), 'archive-worker', 'index.js')
-
-export function defaultThreads(): number {
-  return existsSync(WORKER_BUNDLE) ? Math.min(MAX_THREADS, availableParallelism()) : 0
-}
-
 /**
- * `threads` workers, or with 0 the main thread (yielding between jobs), where `lanes` is how
- * many hashing lanes it pretends to have: the unit tests walk the lanes' paths without workers.
+ * The main thread: one job per turn of the event loop, so the workers' replies (and the walk they
+ * let go on) are handled between jobs rather than after a whole queue of them.
  */
-export function openPool(path: string, threads: number, lanes = 1): BlockPool {
-  return threads > 0 && existsSync(WORKER_BUNDLE)
-    ? new ThreadPool(path, threads)
-    : new MainThreadPool(path, lanes)
-}
+class MainThreadLane implements Lane {
+  private queue: Promise<unknown> = Promise.resolve()
 
-/** Detaches `buffer` as a transfer to a worker does, so the main thread's reads behave the same. */
-const handOver = (buffer: ArrayBuffer) => structuredClone(buffer, { transfer: [buffer] })
+  constructor(private readonly work: BlockWork) {}
 
-class MainThreadPool implements BlockPool {
-  private readonly work: BlockWork
-
-  constructor(
-    path: string,
-    readonly lanes: number
-  ) {
-    this.work = new BlockWork(path)
-  }
-
-  async decode(block: Block, sent: ArrayBuffer): Promise<WorkerReply> {
-    const buffer = handOver(sent)
-    await new Promise(setImmediate)
-    return { id: 0, buffer, problem: this.work.decode(block, buffer) }
-  }
-
-  async hash(_lane: number, sent: ArrayBuffer, pieces: Pieces): Promise<WorkerReply> {
-    const buffer = handOver(sent)
-    await new Promise(setImmediate)
-    return { id: 0, buffer, digests: this.work.hash(buffer, pieces) }
-  }
-
-  async decodeAndHash(_lane: number, block: Block, entry: number, last: boolean) {
-    await new Promise(setImmediate)
-    return decodedAndHashed(0, this.work.decodeAndHash(block, entry, last))
+  run(job: Job): Promise<WorkerReply> {
+    // Detached as a transfer to a worker detaches it: the read behaves the same on every lane.
+    const sent = 'buffer' in job ? { ...job, buffer: handOver(job.buffer) } : job
+    const done = this.queue.then(async () => {
+      await new Promise(setImmediate)
+      const reply = doJob(this.work, 0, sent)
+      if (reply.crash) throw new Error(reply.crash)
+      return reply
+    })
+    this.queue = done.catch(() => undefined)
+    return done
   }
 
   async close(): Promise<void> {
-    this.work.close()
+    // The pool closes the file this lane shares with it.
   }
 }
 
-class ThreadPool implements BlockPool {
-  readonly lanes: number
-  private readonly workers: Worker[]
-  private readonly exits: Promise<unknown>[]
-  private readonly busy: number[]
+const handOver = (buffer: ArrayBuffer) => structuredClone(buffer, { transfer: [buffer] })
+
+/** A worker thread running dist/archive-worker/ on the same file. */
+class WorkerLane implements Lane {
+  private readonly worker: Worker
+  private readonly exited: Promise<unknown>
   private readonly pending = new Map<
     number,
-    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void; worker: number }
+    { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
   >()
   private nextId = 1
 
-  constructor(path: string, threads: number) {
-    this.lanes = threads
-    this.busy = new Array<number>(threads).fill(0)
-    this.workers = Array.from({ length: threads }, (_, i) => {
-      const worker = new Worker(WORKER_BUNDLE, { workerData: { path } })
-      worker.on('message', (reply: WorkerReply) => this.settle(reply))
-      worker.on('error', (error) => this.failAll(i, error))
-      return worker
-    })
+  constructor(path: string) {
+    this.worker = new Worker(WORKER_BUNDLE, { workerData: { path } })
+    this.worker.on('message', (reply: WorkerReply) => this.settle(reply))
+    this.worker.on('error', (error) => this.failAll(error))
     // `once` rejects on 'error': a crashed worker has ended too.
-    this.exits = this.workers.map((worker) => once(worker, 'exit').catch(() => undefined))
+    this.exited = once(this.worker, 'exit').catch(() => undefined)
   }
 
-  decode(block: Block, buffer: ArrayBuffer): Promise<WorkerReply> {
-    // The least busy thread decodes: decoding has no order to keep.
-    const worker = this.busy.indexOf(Math.min(...this.busy))
-    return this.send(worker, { kind: 'decode', id: this.nextId++, block, buffer })
-  }
-
-  hash(lane: number, buffer: ArrayBuffer, pieces: Pieces): Promise<WorkerReply> {
-    return this.send(lane, { kind: 'hash', id: this.nextId++, buffer, pieces })
-  }
-
-  decodeAndHash(lane: number, block: Block, entry: number, last: boolean) {
-    return this.send(lane, { kind: 'decode-and-hash', id: this.nextId++, block, entry, last })
-  }
-
-  /** Each worker closes its file itself (descriptors belong to the process) and then ends. */
-  async close(): Promise<void> {
-    for (const worker of this.workers) worker.postMessage({ kind: 'close' } satisfies WorkerRequest)
-    await Promise.all(this.exits)
-  }
-
-  private send(worker: number, request: Exclude<WorkerRequest, { kind: 'close' }>) {
-    this.busy[worker]++
+  run(job: Job): Promise<WorkerReply> {
+    const id = this.nextId++
     return new Promise<WorkerReply>((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject, worker })
-      this.workers[worker].postMessage(request, 'buffer' in request ? [request.buffer] : [])
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ ...job, id }, 'buffer' in job ? [job.buffer] : [])
     })
+  }
+
+  /** The worker closes its file itself (descriptors belong to the process) and then ends. */
+  async close(): Promise<void> {
+    this.worker.postMessage({ kind: 'close' } satisfies WorkerRequest)
+    await this.exited
   }
 
   private settle(reply: WorkerReply): void {
     const waiting = this.pending.get(reply.id)
     if (!waiting) return
     this.pending.delete(reply.id)
-    this.busy[waiting.worker]--
     if (reply.crash) waiting.reject(new Error(reply.crash))
     else waiting.resolve(reply)
   }
 
-  private failAll(worker: number, error: Error): void {
-    for (const [id, waiting] of this.pending)
-      if (waiting.worker === worker) {
-        this.pending.delete(id)
-        waiting.reject(error)
-      }
+  private failAll(error: Error): void {
+    for (const waiting of this.pending.values()) waiting.reject(error)
+    this.pending.clear()
+  }
+}
+
+/**
+ * Worker threads besides the main thread: the cores less one, at most one. Each worker is a whole
+ * Node.js environment (about 20 MB on Node 24), and the main lane and one worker keep two cores
+ * busy, so the read stays within the action's memory of about 120 MB.
+ */
+const MAX_WORKERS = 1
+/** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */
+const WORKER_BUNDLE = join(dirname(fileURLToPath(import.meta.url)), 'archive-worker', 'index.js')
+/** Testing hook: the benchmark's single-thread reads (0). */
+const WORKERS = process.env.ASSET_PACK_RELEASE_READ_THREADS
+
+export function defaultWorkers(): number {
+  if (WORKERS) return Number(WORKERS)
+  return existsSync(WORKER_BUNDLE) ? Math.min(MAX_WORKERS, availableParallelism() - 1) : 0
+}
+
+/** The lanes of one read, and which job goes where. */
+export class BlockPool {
+  private readonly busy: number[]
+
+  private constructor(
+    private readonly work: BlockWork,
+    private readonly laneList: Lane[]
+  ) {
+    this.busy = laneList.map(() => 0)
+  }
+
+  /**
+   * The main thread and `workers` worker threads (none when no bundled worker exists: the
+   * sources under test); with no workers, `lanes` main-thread lanes, for the tests of the lanes.
+   */
+  static open(path: string, workers: number, lanes = 1): BlockPool {
+    const work = new BlockWork(path)
+    if (workers > 0 && existsSync(WORKER_BUNDLE))
+      return new BlockPool(work, [
+        new MainThreadLane(work),
+        ...Array.from({ length: workers }, () => new WorkerLane(path))
+      ])
+    return new BlockPool(
+      work,
+      Array.from({ length: lanes }, () => new MainThreadLane(work))
+    )
+  }
+
+  /** Lanes that hash: an entry's data is hashed on one of them, in order. */
+  get lanes(): number {
+    return this.laneList.length
+  }
+
+  /** Decodes a block into `buffer` on the least busy lane and hands it back. */
+  decode(block: Block, buffer: ArrayBuffer): Promise<WorkerReply> {
+    return this.run(this.busy.indexOf(Math.min(...this.busy)), { kind: 'decode', block, buffer })
+  }
+
+  hash(lane: number, buffer: ArrayBuffer, pieces: Pieces): Promise<WorkerReply> {
+    return this.run(lane, { kind: 'hash', buffer, pieces })
+  }
+
+  /** Decodes a block that is all data of `entry` and hashes it on that entry's lane. */
+  decodeAndHash(lane: number, block: Block, entry: number, last: boolean) {
+    return this.run(lane, { kind: 'decode-and-hash', block, entry, last })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.laneList.map((lane) => lane.close()))
+    this.work.close()
+  }
+
+  private async run(lane: number, job: Job): Promise<WorkerReply> {
+    this.busy[lane]++
+    try {
+      return await this.laneList[lane].run(job)
+    } finally {
+      this.busy[lane]--
+    }
   }
 }

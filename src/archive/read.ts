@@ -12,7 +12,7 @@ import { readContainer, type Block, type Container } from './container.js'
 import { EntryWalker, type Entry, type EntrySink, type WalkProblem } from './entries.js'
 import { contentIdentity, sha256Hex, type IdentityEntry } from './identity.js'
 import { NO_ENTRY } from './block-work.js'
-import { defaultThreads, openPool, type BlockPool, type WorkerReply } from './pool.js'
+import { BlockPool, defaultWorkers, type WorkerReply } from './pool.js'
 
 /** The Manifest.json that ba-package puts at the archive's root. */
 export interface EmbeddedManifest {
@@ -40,14 +40,14 @@ export interface ArchiveReading {
 }
 
 export interface ReadOptions {
-  /** Worker threads; 0 reads on the main thread. Default: the cores (at most 4), for large archives. */
+  /** Worker threads beside the main thread; 0 reads on the main thread only. */
   threads?: number
   /** With threads: 0, the hashing lanes the main thread keeps apart (for tests of the lanes). */
   lanes?: number
 }
 
-/** Archives smaller than this read on the main thread: starting workers would cost more. */
-const THREADS_FROM_BYTES = 16 * 1024 * 1024
+/** Archives smaller than this read on the main thread: starting a worker would cost more. */
+const WORKERS_FROM_BYTES = 16 * 1024 * 1024
 /** Block buffers per thread: enough to keep every thread busy while the walk catches up. */
 const BUFFERS_PER_THREAD = 3
 /** At most this many bytes of block buffers (blocks larger than ba-package's 1 MiB get fewer). */
@@ -76,8 +76,8 @@ export async function readArchive(
   const { kind, blocks, rawSize, unreadable } = container
   const counted = container.raw ? 0 : blocks.length
   if (unreadable) return { kind, rawSize, blocks: counted, entries: 0, unread: unreadable }
-  const threads = options.threads ?? (rawSize >= THREADS_FROM_BYTES ? defaultThreads() : 0)
-  const pool = openPool(path, threads, options.lanes)
+  const workers = options.threads ?? (rawSize >= WORKERS_FROM_BYTES ? defaultWorkers() : 0)
+  const pool = BlockPool.open(path, workers, options.lanes)
   try {
     const contents = new Contents()
     const walker = new EntryWalker(rawSize, contents)
@@ -197,6 +197,8 @@ function readBlocks(
   const free = Array.from({ length: Math.max(2, count) }, () => new ArrayBuffer(capacity))
   contents.laneBytes.push(...new Array<number>(pool.lanes).fill(0))
   const decoded = new Map<number, ArrayBuffer>()
+  /** Buffers for copies: as many as were ever out at once (a few), reused. */
+  const spares: ArrayBuffer[] = []
   let dispatched = 0
   let walked = 0
   let working = 0
@@ -261,7 +263,8 @@ function readBlocks(
       if (problem) throw new ReadProblem(describe(container, problem))
       hashPieces(block, buffer)
     }
-    // The lane with the most data in this block takes the buffer; others get copies of their bytes.
+    // The lane with the most data in this block takes the buffer; others get copies of their bytes,
+    // in spare buffers kept for copies (a new megabyte per copy would pile up as garbage).
     const hashPieces = (block: Block, buffer: ArrayBuffer) => {
       const lanes = contents.pieces
         .map((pieces, lane) => ({ lane, pieces, bytes: pieceBytes(pieces) }))
@@ -272,13 +275,15 @@ function readBlocks(
       const jobs = lanes.map(({ lane, pieces, bytes }, i) => ({
         lane,
         bytes,
-        own: i === 0,
-        ...(i === 0 ? { buffer, pieces } : copyPieces(buffer, pieces))
+        returnTo: i === 0 ? free : spares,
+        ...(i === 0
+          ? { buffer, pieces }
+          : copyPieces(buffer, pieces, spares.pop() ?? new ArrayBuffer(capacity)))
       }))
       for (const job of jobs)
         started(pool.hash(job.lane, job.buffer, job.pieces), block, (reply) => {
           contents.laneBytes[job.lane] -= job.bytes
-          if (job.own) free.push(reply.buffer!)
+          job.returnTo.push(reply.buffer!)
         })
     }
     pump()
@@ -291,9 +296,13 @@ function pieceBytes(pieces: Pieces | undefined): number {
   return bytes
 }
 
-/** The bytes `pieces` name, copied into a buffer of their own, and the pieces rebased onto it. */
-function copyPieces(buffer: ArrayBuffer, pieces: Pieces): { buffer: ArrayBuffer; pieces: Pieces } {
-  const copy = new Uint8Array(pieceBytes(pieces))
+/** The bytes `pieces` name, copied into `into`, and the pieces rebased onto it. */
+function copyPieces(
+  buffer: ArrayBuffer,
+  pieces: Pieces,
+  into: ArrayBuffer
+): { buffer: ArrayBuffer; pieces: Pieces } {
+  const copy = new Uint8Array(into)
   const source = new Uint8Array(buffer)
   const rebased: Pieces = []
   for (let i = 0, at = 0; i < pieces.length; i += 4) {
@@ -302,5 +311,5 @@ function copyPieces(buffer: ArrayBuffer, pieces: Pieces): { buffer: ArrayBuffer;
     rebased.push(entry, at, at + end - start, last)
     at += end - start
   }
-  return { buffer: copy.buffer, pieces: rebased }
+  return { buffer: into, pieces: rebased }
 }
