@@ -10,7 +10,7 @@ import type { Delivery } from './delivery.js'
 import type { DispatchPayload } from './dispatch.js'
 import type { RunInputs } from './inputs.js'
 import { declaredManifest, type PackEntry } from './pack-entries.js'
-import type { ReviewCandidate, ReviewResult } from './review.js'
+import { needsReview, type ReviewCandidate, type ReviewResult } from './review.js'
 import { handsOver, versionMadeBy, type VersionChoice } from './version.js'
 import { CancelledError, InputError, PacksFailedError, ProcessingFailedError } from './errors.js'
 import type { Ledger } from './ledger.js'
@@ -134,6 +134,16 @@ export class PackReport {
     this.set(Outputs.ArchiveMd5, md5)
     this.set(Outputs.Reused, String(handsOver(choice)))
     this.set(Outputs.Unchanged, String(choice.kind === 'reuse' && !!choice.unchanged))
+    if (choice.kind === 'reuse' && choice.unchanged)
+      this.unchangedSince = choice.version.attributes?.version
+    // A version already in review or live stays out of the submission.
+    const settled =
+      handsOver(choice) && !needsReview(choice.appStoreState) ? choice.appStoreState : undefined
+    const submitted = !review
+      ? ''
+      : settled
+        ? `, and leave it out of the review submission (it is ${settled} on the App Store)`
+        : ', then submit it for App Store review'
     const plan =
       choice.kind === 'existing'
         ? `hand over version ${choice.version.attributes?.version} (version-id) without an upload`
@@ -147,7 +157,7 @@ export class PackReport {
                 create: 'create a new version and upload into it'
               }[choice.kind]
     this.notes.push(
-      `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${review ? ', then submit it for App Store review' : ''}. Nothing was written.`
+      `Dry run: inputs, key, app and asset pack are fine. A real run would ${plan}${submitted}. Nothing was written.`
     )
     log.info(this.notes[this.notes.length - 1])
   }
