@@ -5,7 +5,8 @@
 // owner, mode, flags and times; the root, `Contents` and `Manifest.json` the packaging time, files
 // their own. Two real builds of the same inputs differ (the packaging time); this writer gives the
 // same bytes for the same options. It streams: gigabytes never sit in memory.
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, writeFile, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { encodeLzfse } from './lzfse-encoder.js'
 import { blobField, entryHeader, stringField, type EntryField } from './sample-pack.js'
@@ -573,4 +574,38 @@ export function textPack(totalBytes: number, seed: number): ArchiveFileSpec[] {
       mtime: mtime(random)
     }))
   ]
+}
+
+/** A pack as a project keeps it: the archive ba-package wrote and the Manifest.json beside it. */
+export interface PackOnDisk {
+  identifier: string
+  archivePath: string
+  manifestPath: string
+  size: number
+}
+
+/**
+ * A texture-heavy pack of `bytes` of content in `dir`: `seed` decides the content, `packagedAt`
+ * only the bytes (another packaging time is a rebuild of the same content), as with ba-package.
+ */
+export async function writeTexturePack(
+  dir: string,
+  identifier: string,
+  options: { bytes: number; seed: number; packagedAt?: number; manifest?: Record<string, unknown> }
+): Promise<PackOnDisk> {
+  const manifest = options.manifest ?? {
+    assetPackID: identifier,
+    downloadPolicy: { prefetch: { installationEventTypes: ['firstInstallation'] } },
+    fileSelectors: [{ directory: 'Textures' }, { directory: 'Levels' }],
+    platforms: ['iOS']
+  }
+  const manifestPath = join(dir, 'Manifest.json')
+  await writeFile(manifestPath, JSON.stringify(manifest, null, 2))
+  const archivePath = join(dir, `${identifier}.aar`)
+  const { size } = await writeSampleArchive(archivePath, {
+    manifest,
+    files: texturePack(options.bytes, options.seed),
+    packagedAt: options.packagedAt
+  })
+  return { identifier, archivePath, manifestPath, size }
 }
