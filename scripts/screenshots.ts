@@ -1,14 +1,14 @@
 // `npm run screenshots`: renders the job summary of a successful run, a failed run and a run of
-// several packs (against the simulator) as GitHub shows it, and screenshots them with headless
+// several packs (the next tag, one of three changed; against the simulator) as GitHub shows it, and screenshots them with headless
 // Chromium (Debian's `chromium` package) into docs/. Also keeps the logs as the runner shows them.
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startSimulator, type SimulatorOverrides } from '../simulator/index.js'
+import { startSimulator, type Simulator, type SimulatorOverrides } from '../simulator/index.js'
 import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
-import { writeSamplePack } from './sample-pack.js'
+import { writeTexturePack, type PackOnDisk } from './sample-archive.js'
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url))
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
@@ -29,53 +29,75 @@ pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6
 details summary { cursor: pointer; }
 </style></head><body><div class="box"><header>release summary · an illustration: a run against the bundled simulator</header><div>${html}</div></div></body></html>`
 
-/** A release of `identifiers` (one pack, or several with `packs`) against a fresh simulator. */
+/** What the runner provides, so the summary shows the commit and run it came from. */
+const runEnv = (runId: string, tag: string) => ({
+  GITHUB_REPOSITORY: 'octo/game',
+  GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
+  GITHUB_REF: `refs/tags/${tag}`,
+  GITHUB_RUN_ID: runId,
+  GITHUB_RUN_ATTEMPT: '1',
+  GITHUB_SERVER_URL: 'https://github.com'
+})
+
+/** The inputs of a release of `packs`: the single-pack inputs, or `packs` for several. */
+function releaseInputs(
+  sim: Simulator,
+  packs: PackOnDisk[],
+  extra: Record<string, string>
+): Record<string, string> {
+  const inputs = simulatorInputs(sim, packs[0], { 'poll-interval': '1s', ...extra })
+  if (packs.length === 1) return inputs
+  delete inputs['asset-pack-identifier']
+  delete inputs['archive-path']
+  delete inputs['manifest-path']
+  inputs.packs = JSON.stringify(
+    packs.map((p) => ({
+      'asset-pack-identifier': p.identifier,
+      'archive-path': p.archivePath,
+      'manifest-path': p.manifestPath
+    }))
+  )
+  return inputs
+}
+
+/**
+ * A release of `identifiers` (one pack, or several with `packs`) against a fresh simulator. With
+ * `nextTag`, an earlier tag released the same packs first and App Review approved them; this tag
+ * rebuilt them all, with only the packs `nextTag` names changed.
+ */
 async function scenario(
   name: string,
   overrides: SimulatorOverrides,
   identifiers = ['forest-level-2'],
-  extra: Record<string, string> = {}
+  extra: Record<string, string> = {},
+  nextTag?: { changed: string[] }
 ): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), `screenshot-${name}-`))
   const sim = await startSimulator({ upload: { partSize: 1024 * 1024 }, ...overrides })
-  try {
-    const packs = await Promise.all(
+  const build = (packagedAt: number, changed: string[] = []) =>
+    Promise.all(
       identifiers.map(async (identifier, i) => {
-        await mkdir(join(dir, identifier))
-        return writeSamplePack(join(dir, identifier), {
-          identifier,
-          size: (6 - i) * 1024 * 1024 + 4321,
-          seed: i + 1
+        await mkdir(join(dir, identifier), { recursive: true })
+        return writeTexturePack(join(dir, identifier), identifier, {
+          bytes: (6 - i) * 1024 * 1024,
+          seed: changed.includes(identifier) ? i + 100 : i + 1,
+          packagedAt
         })
       })
     )
-    const inputs = simulatorInputs(sim, packs[0], { 'poll-interval': '1s', ...extra })
-    if (packs.length > 1) {
-      delete inputs['asset-pack-identifier']
-      delete inputs['archive-path']
-      delete inputs['manifest-path']
-      inputs.packs = JSON.stringify(
-        packs.map((p) => ({
-          'asset-pack-identifier': p.identifier,
-          'archive-path': p.archivePath,
-          'manifest-path': p.manifestPath
-        }))
-      )
+  try {
+    if (nextTag) {
+      const earlier = await runAction(releaseInputs(sim, await build(1_780_000_000), extra), {
+        env: runEnv('9876500000', 'assets-v1.3.0')
+      })
+      if (earlier.exitCode !== 0) throw new Error(`the earlier tag failed:\n${earlier.stdout}`)
+      for (const submission of sim.store.reviewSubmissions.values())
+        sim.approveSubmission(submission.id)
     }
-    return await runAction(
-      inputs,
-      // What the runner provides, so the summary shows the commit and run it came from.
-      {
-        env: {
-          GITHUB_REPOSITORY: 'octo/game',
-          GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
-          GITHUB_REF: 'refs/tags/assets-v1.4.0',
-          GITHUB_RUN_ID: '9876543210',
-          GITHUB_RUN_ATTEMPT: '1',
-          GITHUB_SERVER_URL: 'https://github.com'
-        }
-      }
-    )
+    const packs = await build(1_780_900_000, nextTag?.changed)
+    return await runAction(releaseInputs(sim, packs, extra), {
+      env: runEnv('9876543210', 'assets-v1.4.0')
+    })
   } finally {
     await sim.close()
     await rm(dir, { recursive: true, force: true })
@@ -97,7 +119,7 @@ function screenshot(html: string, png: string): void {
       '--disable-sync',
       '--hide-scrollbars',
       `--user-data-dir=${profile}`,
-      '--window-size=900,820',
+      '--window-size=1100,860',
       `--screenshot=${png}`,
       `file://${html}`
     ],
@@ -143,9 +165,14 @@ const failure = await scenario('failure', {
     }
   }
 })
-const many = await scenario('many-packs', {}, ['forest-level-2', 'desert-level-1', 'voices-fr'], {
-  'submit-for-review': 'true'
-})
+// The next tag of three packs released and approved before: only desert-level-1 changed.
+const many = await scenario(
+  'many-packs',
+  {},
+  ['forest-level-2', 'desert-level-1', 'voices-fr'],
+  { 'submit-for-review': 'true' },
+  { changed: ['desert-level-1'] }
+)
 for (const [name, run] of [
   ['success', success],
   ['failure', failure],

@@ -106,6 +106,7 @@ function rows(report: RunReport, pack: PackReport): [string, string][] {
     ],
     ['State', o[Outputs.State] ?? '—'],
     ['Internal beta', o[Outputs.InternalBetaState] || '—'],
+    ['App Store', appStoreText(pack)],
     [
       'Archive',
       archive
@@ -113,7 +114,6 @@ function rows(report: RunReport, pack: PackReport): [string, string][] {
         : '—'
     ],
     ['App storage', hostingText(report)],
-    ['App Store', appStoreText(pack)],
     ...(o[Outputs.Locale] ? [['Locale', escape(o[Outputs.Locale])] as [string, string]] : []),
     ['MD5', o[Outputs.ArchiveMd5] ? `<code>${o[Outputs.ArchiveMd5]}</code>` : '—'],
     ['Content', contentText(pack)],
@@ -163,7 +163,8 @@ function packRows(report: RunReport, locales: boolean): string[][] {
     const o = p.outputs
     const state = p.failure && !o[Outputs.State] ? 'failed' : (o[Outputs.State] ?? '—')
     return [
-      `${escape(p.identifier)}${o[Outputs.AssetPackId] ? ` (<code>${o[Outputs.AssetPackId]}</code>)` : ''}`,
+      // The resource IDs are in the packs output; the version's is what a reader looks up.
+      escape(p.identifier),
       ...(locales ? [escape(o[Outputs.Locale] ?? '—')] : []),
       o[Outputs.Version] ? `${o[Outputs.Version]} (<code>${o[Outputs.VersionId]}</code>)` : '—',
       `${p.failure ? '❌ ' : ''}${state}`,
