@@ -703,9 +703,16 @@ function mutateInsideBlock(random: SeededRandom, bytes: Uint8Array): Uint8Array 
     return bytes
   }
   const changed = mutateStream(random, raw)
-  const encoded =
-    letter === 'z' ? deflateSync(changed) : letter === 'e' ? encodeLzfse(changed) : changed
-  const stored = encoded.length < changed.length && random.below(4) ? encoded : changed
+  // Stored a quarter of the time, and always past 64 KiB (encoding a large block takes a while).
+  const encode = random.below(4) && changed.length <= 64 * 1024
+  const encoded = !encode
+    ? changed
+    : letter === 'z'
+      ? deflateSync(changed)
+      : letter === 'e'
+        ? encodeLzfse(changed)
+        : changed
+  const stored = encoded.length < changed.length ? encoded : changed
   const header = new Uint8Array(16)
   view(header).setBigUint64(0, BigInt(changed.length))
   view(header).setBigUint64(8, BigInt(stored.length))
