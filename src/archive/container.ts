@@ -46,6 +46,8 @@ export interface Container {
   blocks: Block[]
   /** Bytes of the entry stream. */
   rawSize: number
+  /** The largest block's raw size: what a buffer for any block must hold. */
+  largestBlock: number
   /** Set when the blocks are whole but their contents cannot be decoded here: why. */
   unreadable?: string
   /** The archive is a raw entry stream (no blocks of its own). */
@@ -125,8 +127,16 @@ export function readContainer(fd: number, size: number): Container | { problem: 
       problem:
         'is an encrypted Apple Encrypted Archive (AEA1); upload the unencrypted .aar that ba-package writes.'
     }
-  if (ENTRY_MAGICS.has(magic))
-    return { kind: `Apple Archive (${magic})`, blocks: rawPieces(size), rawSize: size, raw: true }
+  if (ENTRY_MAGICS.has(magic)) {
+    const blocks = rawPieces(size)
+    return {
+      kind: `Apple Archive (${magic})`,
+      blocks,
+      rawSize: size,
+      largestBlock: blocks[0].rawSize,
+      raw: true
+    }
+  }
   const compression = magic.startsWith('pbz') ? PBZ_COMPRESSION[magic[3]] : undefined
   if (!compression)
     return {
@@ -135,12 +145,17 @@ export function readContainer(fd: number, size: number): Container | { problem: 
   const kind = `compressed Apple Archive (${compression.name})`
   const blocks = blockChain(fd, size, compression.codec)
   if (typeof blocks === 'string') return { problem: `is a ${kind} that ${blocks}.` }
-  const rawSize = blocks.reduce((sum, b) => sum + b.rawSize, 0)
-  const largest = Math.max(...blocks.map((b) => b.rawSize))
+  let rawSize = 0
+  let largest = 0
+  // A loop, not Math.max(...): an archive can have hundreds of thousands of blocks.
+  for (const block of blocks) {
+    rawSize += block.rawSize
+    largest = Math.max(largest, block.rawSize)
+  }
   const unreadable = !compression.codec
     ? `its ${compression.name} blocks are checked as a chain only: this action has no ${compression.name} decoder, so the contents, the Manifest.json inside and the content identity are not read`
     : largest > MAX_DECODED_BLOCK
       ? `its blocks of up to ${largest} bytes are larger than the ${MAX_DECODED_BLOCK} this action decodes, so the contents are checked as a chain only and have no content identity`
       : undefined
-  return { kind, blocks, rawSize, unreadable, raw: false }
+  return { kind, blocks, rawSize, largestBlock: largest, unreadable, raw: false }
 }

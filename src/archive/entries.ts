@@ -54,8 +54,12 @@ function readUnsigned(header: Uint8Array, at: number, bytes: number): number {
   return value
 }
 
-const latin1 = (bytes: Uint8Array, from: number, to: number) =>
-  String.fromCharCode(...bytes.subarray(from, to))
+/** Up to 4 bytes as Latin-1 text (keys, magics), without an intermediate array. */
+function latin1(bytes: Uint8Array, from: number, to: number): string {
+  let text = ''
+  for (let i = from; i < to; i++) text += String.fromCharCode(bytes[i])
+  return text
+}
 const utf8 = new TextDecoder()
 
 /** Parses the fields of one entry header (magic and size included); a string says what is wrong. */
@@ -296,12 +300,8 @@ export class EntryWalker {
         message: `has a damaged header for entry ${this.entries + 1} at byte ${start}: ${parsed}`,
         at: start
       }
-    const end = start + header.length + parsed.blobBytes
-    if (end > this.total)
-      return {
-        message: `is cut short inside the entry for ${entryName(parsed.path, this.entries)} at byte ${this.total} of ${end}`,
-        at: this.total
-      }
+    // An entry that runs past the stream's declared end is found at the end (finish): a block
+    // before it that decodes to more than it declares is the problem to report then.
     const dataSize = parsed.blobs.find((b) => b.key === 'DAT')?.size ?? 0
     const entry: Entry = { ...parsed, index: this.entries++, at: start, dataSize }
     this.current = entry

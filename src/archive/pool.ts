@@ -86,7 +86,10 @@ class WorkerLane implements Lane {
   private nextId = 1
 
   constructor(path: string) {
-    this.worker = new Worker(WORKER_BUNDLE, { workerData: { path } })
+    this.worker = new Worker(WORKER_BUNDLE, {
+      workerData: { path },
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 }
+    })
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply))
     this.worker.on('error', (error) => this.failAll(error))
     // `once` rejects on 'error': a crashed worker has ended too.

@@ -49,7 +49,7 @@ export interface ReadOptions {
 /** Archives smaller than this read on the main thread: starting a worker would cost more. */
 const WORKERS_FROM_BYTES = 16 * 1024 * 1024
 /** Block buffers per thread: enough to keep every thread busy while the walk catches up. */
-const BUFFERS_PER_THREAD = 3
+const BUFFERS_PER_THREAD = 2
 /** At most this many bytes of block buffers (blocks larger than ba-package's 1 MiB get fewer). */
 const BUFFER_BUDGET = 48 * 1024 * 1024
 /** A Manifest.json larger than this is not a manifest. */
@@ -192,7 +192,7 @@ function readBlocks(
   contents: Contents
 ): Promise<void> {
   const { blocks } = container
-  const capacity = Math.max(...blocks.map((b) => b.rawSize))
+  const capacity = container.largestBlock
   const count = Math.min(pool.lanes * BUFFERS_PER_THREAD, Math.floor(BUFFER_BUDGET / capacity))
   const free = Array.from({ length: Math.max(2, count) }, () => new ArrayBuffer(capacity))
   contents.laneBytes.push(...new Array<number>(pool.lanes).fill(0))
@@ -203,23 +203,32 @@ function readBlocks(
   let walked = 0
   let working = 0
   return new Promise<void>((resolve, reject) => {
-    let failed = false
-    const fail = (error: unknown) => {
-      failed = true
-      reject(error)
+    // The first problem in the stream's order is the one reported, whichever thread found it
+    // first: once one is found, nothing more is sent, and the jobs out are waited for.
+    let failure: { block: number; error: unknown } | undefined
+    const fail = (error: unknown, block: number) => {
+      if (!failure || block < failure.block) failure = { block, error }
+      if (!working) reject(failure.error)
     }
     const started = (job: Promise<WorkerReply>, block: Block, done: (r: WorkerReply) => void) => {
       working++
-      job.then((reply) => {
-        working--
-        if (reply.problem) return fail(new ReadProblem(blockProblem(container, block, reply)))
-        contents.recordDigests(reply)
-        done(reply)
-        pump()
-      }, fail)
+      job.then(
+        (reply) => {
+          working--
+          if (reply.problem)
+            return fail(new ReadProblem(blockProblem(container, block, reply)), block.index)
+          contents.recordDigests(reply)
+          done(reply)
+          pump()
+        },
+        (error: unknown) => {
+          working--
+          fail(error, block.index)
+        }
+      )
     }
     const pump = () => {
-      if (failed) return
+      if (failure) return fail(failure.error, failure.block)
       try {
         while (decoded.has(walked)) walk(blocks[walked++])
         while (dispatched < blocks.length) {
@@ -236,7 +245,7 @@ function readBlocks(
           )
         }
       } catch (error) {
-        return fail(error)
+        return fail(error, walked - 1)
       }
       if (walked === blocks.length && !working) resolve()
     }
