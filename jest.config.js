@@ -9,6 +9,6 @@ export default {
   testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/after-each.ts'],
   testTimeout: 60000,
-  maxWorkers: 2,
+  maxWorkers: 3,
   verbose: false
 }
