@@ -10,15 +10,19 @@
 //  - no change: 8 packs × 128 MiB released, then rebuilt with new times (same content) and
 //    released again: bytes uploaded, wall time and peak RSS of both.
 import { execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
-import { open, stat, writeFile } from 'node:fs/promises'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { request } from 'undici'
 import { readContainer } from '../src/archive/container.js'
 import { decodeLzfse } from '../src/archive/lzfse.js'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
-import { runAction, simulatorInputs, type ActionRun } from '../scripts/run-action.js'
+import {
+  packEntry,
+  runAction,
+  simulatorInputs,
+  withPacks,
+  type ActionRun
+} from '../scripts/run-action.js'
 import {
   MiB,
   textPack,
@@ -28,13 +32,7 @@ import {
   type SampleArchiveOptions
 } from '../scripts/sample-archive.js'
 import { sampleManifest } from '../scripts/sample-pack.js'
-import {
-  commitBody,
-  createPackBody,
-  createVersionBody,
-  reserveBody,
-  token
-} from '../scripts/requests.js'
+import { plainClient } from './clients.js'
 
 const GiB = 1024 * MiB
 const RUNS = 3
@@ -184,65 +182,6 @@ async function decoderAgainstReference(dir: string, path: string) {
   return result
 }
 
-/** A bare client: reserve, PUT the same operations `concurrency` at a time, MD5 read beside. */
-async function bareClient(sim: Simulator, path: string, size: number, concurrency = 8) {
-  const started = Date.now()
-  const now = Math.floor(Date.now() / 1000)
-  const bearer = await token(sim.key, { iat: now - 60, exp: now + 1100 })
-  const headers = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }
-  const api = async (method: 'POST' | 'PATCH', apiPath: string, body: unknown) =>
-    (await (
-      await request(`${sim.baseUrl}${apiPath}`, { method, headers, body: JSON.stringify(body) })
-    ).body.json()) as { data: { id: string; attributes: { uploadOperations: Operation[] } } }
-  const md5 = (async () => {
-    const hash = createHash('md5')
-    for await (const chunk of createReadStream(path, { highWaterMark: MiB }))
-      hash.update(chunk as Buffer)
-    return hash.digest('hex')
-  })()
-  const pack = await api(
-    'POST',
-    '/v1/backgroundAssets',
-    createPackBody(sim.appId, `bare-${Date.now()}`)
-  )
-  const version = await api('POST', '/v1/backgroundAssetVersions', createVersionBody(pack.data.id))
-  const reservation = await api(
-    'POST',
-    '/v1/backgroundAssetUploadFiles',
-    reserveBody(version.data.id, size)
-  )
-  const operations = reservation.data.attributes.uploadOperations
-  const file = await open(path, 'r')
-  let next = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < operations.length) {
-        const op = operations[next++]
-        const bytes = Buffer.alloc(op.length)
-        await file.read(bytes, 0, op.length, op.offset)
-        const headers = Object.fromEntries(op.requestHeaders.map((h) => [h.name, h.value]))
-        await (await request(op.url, { method: 'PUT', headers, body: bytes })).body.dump()
-      }
-    })
-  )
-  await file.close()
-  const id = reservation.data.id
-  const checksums = { file: { hash: await md5, algorithm: 'MD5' as const } }
-  await api(
-    'PATCH',
-    `/v1/backgroundAssetUploadFiles/${id}`,
-    commitBody(id, { uploaded: true, sourceFileChecksums: checksums })
-  )
-  return (Date.now() - started) / 1000
-}
-
-interface Operation {
-  url: string
-  offset: number
-  length: number
-  requestHeaders: { name: string; value: string }[]
-}
-
 const RUN_ENV = {
   GITHUB_REPOSITORY: 'octo/game',
   GITHUB_SHA: '8f3e2a91c0d47b5e6a1f2c3d4e5f60718293a4b5',
@@ -275,7 +214,7 @@ export async function firstRelease(dir: string) {
         { timeoutMs: 600_000, env: RUN_ENV }
       )
       if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
-      const bareS = await bareClient(sim, pack.path, size)
+      const bareS = await plainClient(sim, pack.path, size, { concurrency: 8, md5First: false })
       runs.push({
         checkS: phaseS(run, 'Checking inputs'),
         uploadS: phaseS(run, 'Uploading the archive'),
@@ -324,17 +263,12 @@ export async function noChangeRelease(dir: string) {
           files: texturePack(NO_CHANGE_BYTES, i + 1),
           packagedAt
         })
-        entries.push({ 'asset-pack-identifier': identifier, 'archive-path': path })
+        entries.push(packEntry({ identifier, archivePath: path }))
       }
       const before = reservedBytes(sim)
       const puts = sim.requests.filter((r) => r.method === 'PUT').length
-      const inputs = simulatorInputs(sim, { identifier: 'x', archivePath: 'x' })
-      delete inputs['asset-pack-identifier']
-      delete inputs['archive-path']
-      const run = await runAction(
-        { ...inputs, packs: JSON.stringify(entries) },
-        { timeoutMs: 600_000, env: RUN_ENV }
-      )
+      const inputs = withPacks(simulatorInputs(sim, { identifier: '', archivePath: '' }), entries)
+      const run = await runAction(inputs, { timeoutMs: 600_000, env: RUN_ENV })
       if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
       return {
         wallS: run.durationMs / 1000,

@@ -13,20 +13,20 @@ import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { request } from 'undici'
 import { startSimulator, WIDE_AREA, type Simulator } from '../simulator/index.js'
-import { ACTION_NODE, DIST, runAction, simulatorInputs } from '../scripts/run-action.js'
+import {
+  ACTION_NODE,
+  DIST,
+  packEntry,
+  runAction,
+  simulatorInputs,
+  withPacks
+} from '../scripts/run-action.js'
 import { execFileSync } from 'node:child_process'
 import { hashFile } from '../src/archive/index.js'
+import { plainClient } from './clients.js'
 import { firstRelease, identityCases, noChangeRelease } from './content.js'
 import { fileEntryHeader } from '../scripts/sample-pack.js'
-import {
-  commitBody,
-  createPackBody,
-  createVersionBody,
-  reserveBody,
-  token
-} from '../scripts/requests.js'
 
 const MiB = 1024 ** 2
 const GiB = 1024 ** 3
@@ -74,69 +74,6 @@ function ideal(
   const upload =
     size / (concurrency * LINK) + Math.ceil(parts / concurrency) * LATENCY_S + 2 * LATENCY_S // + reserve, commit
   return { upload, run: upload + (apiCalls - 2) * LATENCY_S }
-}
-
-/** The peers' way: MD5 first, then every operation PUT one after another, each part read whole. */
-async function sequentialBaseline(sim: Simulator, path: string, size: number): Promise<number> {
-  const started = Date.now()
-  const now = Math.floor(Date.now() / 1000)
-  const bearer = await token(sim.key, { iat: now - 60, exp: now + 1100 })
-  const auth = { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }
-  const api = async (method: 'POST' | 'PATCH', path: string, body: unknown) => {
-    const r = await request(`${sim.baseUrl}${path}`, {
-      method,
-      headers: auth,
-      body: JSON.stringify(body)
-    })
-    return (await r.body.json()) as {
-      data: {
-        id: string
-        attributes: {
-          uploadOperations: {
-            url: string
-            offset: number
-            length: number
-            requestHeaders: { name: string; value: string }[]
-          }[]
-        }
-      }
-    }
-  }
-  const md5 = createHash('md5')
-  for await (const chunk of createReadStream(path)) md5.update(chunk as Buffer)
-  const pack = await api(
-    'POST',
-    '/v1/backgroundAssets',
-    createPackBody(sim.appId, `baseline-${Date.now()}`)
-  )
-  const version = await api('POST', '/v1/backgroundAssetVersions', createVersionBody(pack.data.id))
-  const reservation = await api(
-    'POST',
-    '/v1/backgroundAssetUploadFiles',
-    reserveBody(version.data.id, size)
-  )
-  const file = await open(path, 'r')
-  for (const op of reservation.data.attributes.uploadOperations) {
-    const bytes = Buffer.alloc(op.length)
-    await file.read(bytes, 0, op.length, op.offset)
-    const r = await request(op.url, {
-      method: 'PUT',
-      headers: Object.fromEntries(op.requestHeaders.map((h) => [h.name, h.value])),
-      body: bytes
-    })
-    await r.body.dump()
-  }
-  await file.close()
-  const id = reservation.data.id
-  await api(
-    'PATCH',
-    `/v1/backgroundAssetUploadFiles/${id}`,
-    commitBody(id, {
-      uploaded: true,
-      sourceFileChecksums: { file: { hash: md5.digest('hex'), algorithm: 'MD5' } }
-    })
-  )
-  return (Date.now() - started) / 1000
 }
 
 interface Case {
@@ -252,14 +189,8 @@ async function releasePacks(
   paths: string[]
 ): Promise<{ wallS: number; rssMB: number }> {
   const entries = paths.map((archivePath, i) => ({ identifier: `bench-${i + 1}`, archivePath }))
-  const inputs = simulatorInputs(sim, entries[0], { 'poll-interval': '2s' })
-  if (entries.length > 1) {
-    delete inputs['asset-pack-identifier']
-    delete inputs['archive-path']
-    inputs.packs = JSON.stringify(
-      entries.map((e) => ({ 'asset-pack-identifier': e.identifier, 'archive-path': e.archivePath }))
-    )
-  }
+  const single = simulatorInputs(sim, entries[0], { 'poll-interval': '2s' })
+  const inputs = entries.length > 1 ? withPacks(single, entries.map(packEntry)) : single
   const run = await runAction(inputs, { timeoutMs: 1_200_000 })
   if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
   return { wallS: run.durationMs / 1000, rssMB: (run.peakRssBytes ?? 0) / 1e6 }
@@ -459,7 +390,10 @@ async function singlePackCases(): Promise<Record<string, unknown>> {
   }
   process.stderr.write('sequential baseline…\n')
   const baselineSim = await startSimulator(WIDE_AREA)
-  const baselineS = await sequentialBaseline(baselineSim, oneGiB, sizes[0] * GiB)
+  const baselineS = await plainClient(baselineSim, oneGiB, sizes[0] * GiB, {
+    concurrency: 1,
+    md5First: true
+  })
   await baselineSim.close()
   const hashes = await hashing(oneGiB)
   const bundleBytes = (await stat(DIST)).size

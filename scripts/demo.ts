@@ -11,8 +11,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSimulator, type Simulator } from '../simulator/index.js'
 import { renderSummary } from './render-summary.js'
-import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
-import { stringify } from 'yaml'
+import { packEntry, runAction, simulatorInputs, withPacks, type ActionRun } from './run-action.js'
 import { writeTexturePack, type PackOnDisk } from './sample-archive.js'
 
 const IDENTIFIER = 'forest-level-2'
@@ -94,17 +93,7 @@ function packsStep(sim: Simulator, packs: PackOnDisk[]): Record<string, string> 
     'poll-interval': '1s',
     'submit-for-review': 'true'
   })
-  delete inputs['asset-pack-identifier']
-  delete inputs['archive-path']
-  delete inputs['manifest-path']
-  inputs.packs = stringify(
-    packs.map((p) => ({
-      'asset-pack-identifier': p.identifier,
-      'archive-path': p.archivePath,
-      'manifest-path': p.manifestPath
-    }))
-  )
-  return inputs
+  return withPacks(inputs, packs.map(packEntry))
 }
 
 /**

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stringify } from 'yaml'
 
 export const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
@@ -49,6 +50,33 @@ export function simulatorInputs(
     'api-base-url': sim.baseUrl,
     ...extra
   }
+}
+
+/** A pack on disk as an entry of the `packs` input. */
+export function packEntry(pack: {
+  identifier: string
+  archivePath: string
+  manifestPath?: string
+}): Record<string, string> {
+  return {
+    'asset-pack-identifier': pack.identifier,
+    'archive-path': pack.archivePath,
+    ...(pack.manifestPath ? { 'manifest-path': pack.manifestPath } : {})
+  }
+}
+
+/** Inputs with `packs` (YAML, or the text given) instead of the single-pack inputs. */
+export function withPacks(
+  inputs: Record<string, string>,
+  entries: Record<string, string>[] | string
+): Record<string, string> {
+  const {
+    'asset-pack-identifier': _identifier,
+    'archive-path': _archive,
+    'manifest-path': _manifest,
+    ...shared
+  } = inputs
+  return { ...shared, packs: typeof entries === 'string' ? entries : stringify(entries) }
 }
 
 /** Parses the `name<<delimiter … delimiter` records that @actions/core appends to GITHUB_OUTPUT. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSimulator, type Simulator, type SimulatorOverrides } from '../simulator/index.js'
-import { runAction, simulatorInputs, type ActionRun } from './run-action.js'
+import { packEntry, runAction, simulatorInputs, withPacks, type ActionRun } from './run-action.js'
 import { writeTexturePack, type PackOnDisk } from './sample-archive.js'
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url))
@@ -46,18 +46,7 @@ function releaseInputs(
   extra: Record<string, string>
 ): Record<string, string> {
   const inputs = simulatorInputs(sim, packs[0], { 'poll-interval': '1s', ...extra })
-  if (packs.length === 1) return inputs
-  delete inputs['asset-pack-identifier']
-  delete inputs['archive-path']
-  delete inputs['manifest-path']
-  inputs.packs = JSON.stringify(
-    packs.map((p) => ({
-      'asset-pack-identifier': p.identifier,
-      'archive-path': p.archivePath,
-      'manifest-path': p.manifestPath
-    }))
-  )
-  return inputs
+  return packs.length === 1 ? inputs : withPacks(inputs, packs.map(packEntry))
 }
 
 /**

@@ -4,8 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
-import { stringify } from 'yaml'
-import { runAction } from '../../scripts/run-action.js'
+import { runAction, withPacks } from '../../scripts/run-action.js'
 import { writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
 import { cacheEnv, startCacheService, type CacheService } from '../helpers/cache-service.js'
 import { assetFiles, inputsFor, setUp, writes, type Harness } from '../helpers/simulator.js'
@@ -39,17 +38,11 @@ const uploadEntry = (p: SamplePack) => ({
 })
 
 /** The run's inputs with `packs` instead of the single-pack inputs. */
-function packsInputs(
+const packsInputs = (
   h: Harness,
   entries: Record<string, string>[] | string,
   extra: Record<string, string> = {}
-): Record<string, string> {
-  const all = inputsFor(h, extra)
-  delete all['asset-pack-identifier']
-  delete all['archive-path']
-  delete all['manifest-path']
-  return { ...all, packs: typeof entries === 'string' ? entries : stringify(entries) }
-}
+) => withPacks(inputsFor(h, extra), entries)
 
 const submissions = (h: Harness) => [...h.sim.store.reviewSubmissions.values()]
 const itemVersions = (h: Harness, id: string) =>

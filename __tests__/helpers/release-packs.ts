@@ -3,8 +3,7 @@
 // what the simulator recorded (writes, reservations, PUTs, submissions); and a summary row.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { stringify } from 'yaml'
-import { runAction, type ActionRun } from '../../scripts/run-action.js'
+import { packEntry, runAction, withPacks, type ActionRun } from '../../scripts/run-action.js'
 import { sampleManifest, writeSamplePack, type SamplePack } from '../../scripts/sample-pack.js'
 import { FAST_RETRIES, inputsFor, type Harness } from './simulator.js'
 
@@ -43,24 +42,14 @@ export function buildAll(
   return Promise.all(ids.map((id, i) => build(h, id, { seed: i + 2, ...builds(i) })))
 }
 
-export const uploadEntry = (p: SamplePack) => ({
-  'asset-pack-identifier': p.identifier,
-  'archive-path': p.archivePath,
-  'manifest-path': p.manifestPath
-})
+export const uploadEntry = (p: SamplePack) => packEntry(p)
 
 /** The run's inputs with `packs` instead of the single-pack inputs. */
-export function packsInputs(
+export const packsInputs = (
   h: Harness,
   entries: Record<string, string>[],
   extra: Record<string, string> = {}
-): Record<string, string> {
-  const all = inputsFor(h, extra)
-  delete all['asset-pack-identifier']
-  delete all['archive-path']
-  delete all['manifest-path']
-  return { ...all, packs: stringify(entries) }
-}
+) => withPacks(inputsFor(h, extra), entries)
 
 /** The single-pack inputs for `pack`. */
 export const singleInputs = (h: Harness, pack: SamplePack, extra: Record<string, string> = {}) =>

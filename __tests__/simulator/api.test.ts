@@ -37,6 +37,22 @@ async function processed(fileId: string): Promise<void> {
     await wait(10)
 }
 
+/** A MANIFEST upload of `text` into the version, committed and processed; its upload file id. */
+async function sendManifest(sim: Simulator, versionId: string, text: string): Promise<string> {
+  const bytes = Buffer.from(text)
+  const file = (
+    await call(
+      sim,
+      'POST',
+      '/v1/backgroundAssetUploadFiles',
+      reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
+    )
+  ).body.data
+  await uploadAndCommit(sim, file, bytes)
+  await processed(file.id)
+  return file.id
+}
+
 describe('operations and JSON:API envelopes', () => {
   test('packs: create, filter, sort, page through links.next, read, archive', async () => {
     sim = await testSimulator()
@@ -556,19 +572,9 @@ describe('processing', () => {
     sim = await testSimulator({ processing: { manifestMs: 10 } })
     const { versionId } = await reserveUpload(sim, 10, 'forest')
     const send = async (manifest: string) => {
-      const bytes = Buffer.from(manifest)
-      const file = (
-        await call(
-          sim,
-          'POST',
-          '/v1/backgroundAssetUploadFiles',
-          reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
-        )
-      ).body.data
-      await uploadAndCommit(sim, file, bytes)
-      await processed(file.id)
-      return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${file.id}`)).body.data
-        .attributes.assetDeliveryState
+      const id = await sendManifest(sim, versionId, manifest)
+      return (await call(sim, 'GET', `/v1/backgroundAssetUploadFiles/${id}`)).body.data.attributes
+        .assetDeliveryState
     }
     expect(
       await send(
@@ -610,18 +616,8 @@ describe('processing', () => {
         platforms: ['iOS'],
         language
       }
-      const bytes = Buffer.from(JSON.stringify(manifest))
-      const file = (
-        await call(
-          sim,
-          'POST',
-          '/v1/backgroundAssetUploadFiles',
-          reserveBody(versionId, bytes.length, 'MANIFEST', 'Manifest.json')
-        )
-      ).body.data
-      await uploadAndCommit(sim, file, bytes)
-      await processed(file.id)
-      return sim.store.uploadFiles.get(file.id)!.errors.map((e) => e.code)
+      const id = await sendManifest(sim, versionId, JSON.stringify(manifest))
+      return sim.store.uploadFiles.get(id)!.errors.map((e) => e.code)
     }
     const locale = async () =>
       (await call(sim, 'GET', `/v1/backgroundAssetVersions/${versionId}`)).body.data.attributes
