@@ -1,11 +1,14 @@
 // The plain clients the action is measured against, both over the same simulator: the peers' way
 // (MD5 first, then each operation PUT one after another, each part read whole) and a bare client
-// (the same operations PUT `concurrency` at a time, the MD5 read beside them, no checks).
+// (the same operations PUT `concurrency` at a time, the MD5 read beside them, no checks). Each
+// runs in a process of its own, as the action does, not beside the simulator in the benchmark's.
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { request } from 'undici'
-import type { Simulator } from '../simulator/index.js'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { ApiKey, Simulator } from '../simulator/index.js'
 import {
   commitBody,
   createPackBody,
@@ -28,13 +31,41 @@ async function fileMd5(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** Seconds for a new pack, a version, a reservation, every part and the commit. */
+interface PlainClientJob {
+  sim: { baseUrl: string; appId: string; key: ApiKey }
+  path: string
+  size: number
+  concurrency: number
+  md5First: boolean
+}
+
+/** Seconds the client takes, in a process of its own (this module run as a script). */
 export async function plainClient(
   sim: Simulator,
   path: string,
   size: number,
-  { concurrency, md5First }: { concurrency: number; md5First: boolean }
+  options: { concurrency: number; md5First: boolean }
 ): Promise<number> {
+  const job: PlainClientJob = {
+    sim: { baseUrl: sim.baseUrl, appId: sim.appId, key: sim.key },
+    path,
+    size,
+    ...options
+  }
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), JSON.stringify(job)],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  if (code !== 0) throw new Error(`the plain client failed (exit ${code})`)
+  return Number(out.trim())
+}
+
+/** Seconds for a new pack, a version, a reservation, every part and the commit. */
+async function run({ sim, path, size, concurrency, md5First }: PlainClientJob): Promise<number> {
   const started = Date.now()
   const now = Math.floor(Date.now() / 1000)
   const bearer = await token(sim.key, { iat: now - 60, exp: now + 1100 })
@@ -78,3 +109,6 @@ export async function plainClient(
   )
   return (Date.now() - started) / 1000
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  console.log(await run(JSON.parse(process.argv[2]) as PlainClientJob))

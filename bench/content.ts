@@ -45,7 +45,7 @@ export async function contentPack(dir: string, kind: Kind, bytes = GiB, seed = 1
   const files: ArchiveFileSpec[] =
     kind === 'text' ? textPack(bytes, seed) : texturePack(bytes, seed)
   const options: SampleArchiveOptions = {
-    manifest: sampleManifest(`bench-${kind}`),
+    manifest: sampleManifest('bench'),
     files,
     container: kind === 'raw' ? 'raw' : 'lzfse'
   }
