@@ -939,9 +939,9 @@ class WorkerLane {
     }
 }
 /**
- * Worker threads besides the main thread: the cores less one, at most one. Each worker is a whole
- * Node.js environment (about 20 MB on Node 24), and the main lane and one worker keep two cores
- * busy, so the read stays within the action's memory of about 120 MB.
+ * Worker threads besides the main thread: the cores less one, at most one. The main lane and one
+ * worker keep two cores busy; each further worker would be another whole Node.js environment
+ * (about 20 MB on Node 24, most of it resident until the process ends).
  */
 const MAX_WORKERS = 1;
 /** A path, not `new URL(…, import.meta.url)`, which the bundler would copy as an asset. */

@@ -202,6 +202,7 @@ function readBlocks(
   const count = Math.min(pool.lanes * BUFFERS_PER_THREAD, Math.floor(BUFFER_BUDGET / capacity))
   const free = Array.from({ length: Math.max(2, count) }, () => new ArrayBuffer(capacity))
   contents.laneBytes.push(...new Array<number>(pool.lanes).fill(0))
+  const maxWorking = pool.lanes * (BUFFERS_PER_THREAD + 2)
   const decoded = new Map<number, ArrayBuffer>()
   /** Buffers for copies: as many as were ever out at once (a few), reused. */
   const spares: ArrayBuffer[] = []
@@ -237,7 +238,9 @@ function readBlocks(
       if (failure) return fail(failure.error, failure.block)
       try {
         while (decoded.has(walked)) walk(blocks[walked++])
-        while (dispatched < blocks.length) {
+        // Jobs out are bounded too: a gigabyte of one file's blocks is thousands of jobs, each
+        // with its promises, that would otherwise all wait at once (and outlive the young heap).
+        while (dispatched < blocks.length && working < maxWorking) {
           const block = blocks[dispatched]
           // Where the walk stands is known only once every earlier block is walked.
           if (walked === dispatched && sendWhole(block)) {
