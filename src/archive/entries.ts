@@ -8,16 +8,18 @@
 const ENTRY_MAGICS = new Set(['AA01', 'YAA1'])
 
 /**
- * Value sizes of a field's subtype: `*` a flag; `1 2 4 8` an unsigned integer; `F`–`J` a hash of
- * 4 to 64 bytes; `S`/`T` a timespec. `P` is a string with a u16 length; `A`/`B`/`C` hold the size
- * (u16/u32/u64) of a blob that follows the header. Any other subtype is damage.
+ * Value sizes of a field's subtype, by its letter: `*` a flag; `1 2 4 8` an unsigned integer;
+ * `F`–`J` a hash of 4 to 64 bytes; `S`/`T` a timespec. `P` is a string with a u16 length;
+ * `A`/`B`/`C` hold the size (u16/u32/u64) of a blob that follows the header. Tables by byte,
+ * since every field of every entry is looked up (no string per field); -1 for any other subtype,
+ * which is damage.
  */
-const FIXED_FIELD_SIZES: Record<string, number> = {
+const FIELD_SIZES = subtypeTable({
   '*': 0,
-  '1': 1,
-  '2': 2,
-  '4': 4,
-  '8': 8,
+  1: 1,
+  2: 2,
+  4: 4,
+  8: 8,
   F: 4,
   G: 20,
   H: 32,
@@ -25,8 +27,23 @@ const FIXED_FIELD_SIZES: Record<string, number> = {
   J: 64,
   S: 8,
   T: 12
+})
+const BLOB_SIZE_BYTES = subtypeTable({ A: 2, B: 4, C: 8 })
+const STRING = 'P'.charCodeAt(0)
+
+function subtypeTable(sizes: Record<string, number>): Int8Array {
+  const table = new Int8Array(256).fill(-1)
+  for (const [subtype, size] of Object.entries(sizes)) table[subtype.charCodeAt(0)] = size
+  return table
 }
-const BLOB_SIZE_BYTES: Record<string, number> = { A: 2, B: 4, C: 8 }
+
+/** A 3-letter key as a number (its bytes, little-endian), compared without making a string. */
+const keyCode = (key: string) =>
+  key.charCodeAt(0) | (key.charCodeAt(1) << 8) | (key.charCodeAt(2) << 16)
+const PAT = keyCode('PAT')
+const LNK = keyCode('LNK')
+const TYP = keyCode('TYP')
+const DAT = keyCode('DAT')
 /** The largest header the u16 size can announce. */
 const MAX_HEADER = 0xffff
 
@@ -67,25 +84,28 @@ export function parseEntryHeader(header: Uint8Array): EntryHeader | string {
   const parsed: EntryHeader = { blobs: [], blobBytes: 0 }
   for (let at = 6; at < header.length;) {
     if (at + 4 > header.length) return `a field at byte ${at} of the header is cut off`
-    const key = latin1(header, at, at + 3)
-    const subtype = String.fromCharCode(header[at + 3])
+    const key = header[at] | (header[at + 1] << 8) | (header[at + 2] << 16)
+    const subtype = header[at + 3]
     at += 4
     const blob = BLOB_SIZE_BYTES[subtype]
-    let size = FIXED_FIELD_SIZES[subtype] ?? blob
-    if (subtype === 'P') {
-      if (at + 2 > header.length) return `its field ${key}${subtype} overruns the header`
+    let size = blob >= 0 ? blob : FIELD_SIZES[subtype]
+    if (subtype === STRING) {
+      if (at + 2 > header.length)
+        return `its field ${latin1(header, at - 4, at)} overruns the header`
       size = 2 + readUnsigned(header, at, 2)
     }
-    if (size === undefined) return `its field ${key} has the unknown type '${subtype}'`
-    if (at + size > header.length) return `its field ${key}${subtype} overruns the header`
-    if (subtype === 'P' && key === 'PAT')
+    if (size < 0)
+      return `its field ${latin1(header, at - 4, at - 1)} has the unknown type '${String.fromCharCode(subtype)}'`
+    if (at + size > header.length)
+      return `its field ${latin1(header, at - 4, at)} overruns the header`
+    if (subtype === STRING && key === PAT)
       parsed.path = utf8.decode(header.subarray(at + 2, at + size))
-    if (subtype === 'P' && key === 'LNK')
+    if (subtype === STRING && key === LNK)
       parsed.link = utf8.decode(header.subarray(at + 2, at + size))
-    if (key === 'TYP' && size === 1) parsed.type = String.fromCharCode(header[at])
-    if (blob) {
+    if (key === TYP && size === 1) parsed.type = String.fromCharCode(header[at])
+    if (blob >= 0) {
       const bytes = readUnsigned(header, at, blob)
-      parsed.blobs.push({ key, size: bytes })
+      parsed.blobs.push({ key: key === DAT ? 'DAT' : latin1(header, at - 4, at - 1), size: bytes })
       parsed.blobBytes += bytes
     }
     at += size

@@ -100,6 +100,11 @@ const header = {
   dState: 0
 }
 
+// The block being decoded, for messages (built only when there is one to give).
+let blockNumber = 0
+let blockKind = ''
+const label = () => `block ${blockNumber} (${blockKind})`
+
 function u32(input: Uint8Array, at: number): number {
   return (input[at] | (input[at + 1] << 8) | (input[at + 2] << 16) | (input[at + 3] << 24)) >>> 0
 }
@@ -141,49 +146,51 @@ export function decodeLzfse(input: Uint8Array, output: Uint8Array): void {
       if (after > 0) fail(at + 4, `${countOf(after, 'byte')} after the end-of-stream marker`)
       return
     }
-    const name = `block ${block}`
+    blockNumber = block
     if (magic === UNCOMPRESSED) {
-      if (at + 8 > input.length) fail(at, `${name} (bvx-): the header is cut short`)
+      blockKind = 'bvx-'
+      if (at + 8 > input.length) fail(at, `${label()}: the header is cut short`)
       const size = u32(input, at + 4)
-      checkRoom(output, written, size, at, `${name} (bvx-)`)
+      checkRoom(output, written, size, at)
       if (at + 8 + size > input.length)
-        fail(at + 8, `${name} (bvx-): the stream ends inside the block's ${size} raw bytes`)
+        fail(at + 8, `${label()}: the stream ends inside the block's ${size} raw bytes`)
       output.set(input.subarray(at + 8, at + 8 + size), written)
       written += size
       at += 8 + size
     } else if (magic === COMPRESSED_V1 || magic === COMPRESSED_V2) {
-      const label = `${name} (${magic === COMPRESSED_V1 ? 'bvx1' : 'bvx2'})`
-      if (magic === COMPRESSED_V1) readV1Header(input, at, label)
-      else readV2Header(input, at, label)
-      checkHeader(input, at, output, written, label)
+      blockKind = magic === COMPRESSED_V1 ? 'bvx1' : 'bvx2'
+      if (magic === COMPRESSED_V1) readV1Header(input, at)
+      else readV2Header(input, at)
+      checkHeader(input, at, output, written)
       const literalsAt = at + header.size
       const lmdAt = literalsAt + header.literalPayload
-      decodeLiterals(view, literalsAt, label)
-      written = decodeMatches(view, output, lmdAt, written, label)
+      decodeLiterals(view, literalsAt)
+      written = decodeMatches(view, output, lmdAt, written)
       at = lmdAt + header.lmdPayload
     } else if (magic === COMPRESSED_LZVN) {
-      if (at + 12 > input.length) fail(at, `${name} (bvxn): the header is cut short`)
+      blockKind = 'bvxn'
+      if (at + 12 > input.length) fail(at, `${label()}: the header is cut short`)
       const size = u32(input, at + 4)
       const payload = u32(input, at + 8)
-      checkRoom(output, written, size, at, `${name} (bvxn)`)
+      checkRoom(output, written, size, at)
       if (at + 12 + payload > input.length)
-        fail(at + 12, `${name} (bvxn): the stream ends inside the block's ${payload}-byte payload`)
-      decodeLzvn(input, at + 12, at + 12 + payload, output, written, size, `${name} (bvxn)`)
+        fail(at + 12, `${label()}: the stream ends inside the block's ${payload}-byte payload`)
+      decodeLzvn(input, at + 12, at + 12 + payload, output, written, size)
       written += size
       at += 12 + payload
     } else {
-      fail(at, `${name}: unknown block magic ${describeMagic(input, at, 4)}`)
+      fail(at, `block ${block}: unknown block magic ${describeMagic(input, at, 4)}`)
     }
   }
 }
 
-function checkRoom(output: Uint8Array, written: number, size: number, at: number, label: string) {
+function checkRoom(output: Uint8Array, written: number, size: number, at: number) {
   if (size > output.length - written)
-    fail(at, `${label}: the stream decodes to more than ${output.length} bytes`)
+    fail(at, `${label()}: the stream decodes to more than ${output.length} bytes`)
 }
 
-function readV1Header(input: Uint8Array, at: number, label: string): void {
-  if (at + V1_HEADER_SIZE > input.length) fail(at, `${label}: the header is cut short`)
+function readV1Header(input: Uint8Array, at: number): void {
+  if (at + V1_HEADER_SIZE > input.length) fail(at, `${label()}: the header is cut short`)
   header.size = V1_HEADER_SIZE
   header.rawBytes = u32(input, at + 4)
   const payload = u32(input, at + 8)
@@ -201,21 +208,16 @@ function readV1Header(input: Uint8Array, at: number, label: string): void {
   if (payload !== header.literalPayload + header.lmdPayload) {
     fail(
       at + 8,
-      `${label}: the payload size ${payload} is not the literal payload ${header.literalPayload} ` +
+      `${label()}: the payload size ${payload} is not the literal payload ${header.literalPayload} ` +
         `plus the L/M/D payload ${header.lmdPayload}`
     )
   }
-  // A v1 header stores the bit counts as plain integers; valid ones are -8..0 (padding bits).
-  for (const [bits, what] of [
-    [header.literalBits, 'literal'],
-    [header.lmdBits, 'L/M/D']
-  ] as const) {
-    if (bits < -8 || bits > 0) fail(at, `${label}: the ${what} bit count ${bits} is not in -8..0`)
-  }
+  checkBitCount(header.literalBits, at, 'literal')
+  checkBitCount(header.lmdBits, at, 'L/M/D')
 }
 
-function readV2Header(input: Uint8Array, at: number, label: string): void {
-  if (at + V2_FIXED_HEADER_SIZE > input.length) fail(at, `${label}: the header is cut short`)
+function readV2Header(input: Uint8Array, at: number): void {
+  if (at + V2_FIXED_HEADER_SIZE > input.length) fail(at, `${label()}: the header is cut short`)
   header.rawBytes = u32(input, at + 4)
   // Three packed little-endian u64 fields, read here as 32-bit halves.
   const w0 = u32(input, at + 8)
@@ -238,77 +240,60 @@ function readV2Header(input: Uint8Array, at: number, label: string): void {
   header.mState = (w5 >>> 10) & 0x3ff
   header.dState = (w5 >>> 20) & 0x3ff
   if (header.size < V2_FIXED_HEADER_SIZE)
-    fail(at + 24, `${label}: the header size ${header.size} is less than 32`)
+    fail(at + 24, `${label()}: the header size ${header.size} is less than 32`)
   if (at + header.size > input.length)
-    fail(at, `${label}: the ${header.size}-byte header is cut short`)
+    fail(at, `${label()}: the ${header.size}-byte header is cut short`)
   const problem = readPackedFrequencies(
     input,
     at + V2_FIXED_HEADER_SIZE,
     at + header.size,
     frequencies
   )
-  if (problem !== undefined) fail(at + V2_FIXED_HEADER_SIZE, `${label}: ${problem}`)
+  if (problem !== undefined) fail(at + V2_FIXED_HEADER_SIZE, `${label()}: ${problem}`)
 }
 
 /** Checks the fields every compressed header shares and builds the decoding tables. */
-function checkHeader(
-  input: Uint8Array,
-  at: number,
-  output: Uint8Array,
-  written: number,
-  label: string
-): void {
+function checkHeader(input: Uint8Array, at: number, output: Uint8Array, written: number): void {
   const { literalCount, matchCount } = header
   if (literalCount > MAX_LITERALS || literalCount % 4 !== 0)
     fail(
       at,
-      `${label}: the literal count ${literalCount} is not a multiple of 4 up to ${MAX_LITERALS}`
+      `${label()}: the literal count ${literalCount} is not a multiple of 4 up to ${MAX_LITERALS}`
     )
   if (matchCount > MAX_MATCHES)
-    fail(at, `${label}: the match count ${matchCount} is more than ${MAX_MATCHES}`)
+    fail(at, `${label()}: the match count ${matchCount} is more than ${MAX_MATCHES}`)
   for (let i = 0; i < 4; i++) {
     if (literalStates[i] >= LITERAL_STATES)
-      fail(at, `${label}: literal state ${i} is ${literalStates[i]}, not below ${LITERAL_STATES}`)
+      fail(at, `${label()}: literal state ${i} is ${literalStates[i]}, not below ${LITERAL_STATES}`)
   }
-  for (const [state, states, what] of [
-    [header.lState, L_STATES, 'L'],
-    [header.mState, M_STATES, 'M'],
-    [header.dState, D_STATES, 'D']
-  ] as const) {
-    if (state >= states) fail(at, `${label}: the ${what} state ${state} is not below ${states}`)
-  }
-  // A stream's frequencies must cover all its states; a stream with no symbols may have none.
-  for (const [from, symbols, states, used, what] of [
-    [L_FREQUENCIES_AT, L_SYMBOLS, L_STATES, matchCount, 'L'],
-    [M_FREQUENCIES_AT, M_SYMBOLS, M_STATES, matchCount, 'M'],
-    [D_FREQUENCIES_AT, D_SYMBOLS, D_STATES, matchCount, 'D'],
-    [LITERAL_FREQUENCIES_AT, LITERAL_SYMBOLS, LITERAL_STATES, literalCount, 'literal']
-  ] as const) {
-    const sum = frequencySum(frequencies, from, symbols)
-    if (sum !== states && (sum !== 0 || used !== 0))
-      fail(at, `${label}: the ${what} frequencies sum to ${sum}, not ${states}`)
-  }
-  checkRoom(output, written, header.rawBytes, at, label)
+  // Checked one by one, not in a loop over arrays: this runs for every block (dozens per MiB).
+  checkState(header.lState, L_STATES, at, 'L')
+  checkState(header.mState, M_STATES, at, 'M')
+  checkState(header.dState, D_STATES, at, 'D')
+  checkFrequencies(L_FREQUENCIES_AT, L_SYMBOLS, L_STATES, matchCount, at, 'L')
+  checkFrequencies(M_FREQUENCIES_AT, M_SYMBOLS, M_STATES, matchCount, at, 'M')
+  checkFrequencies(D_FREQUENCIES_AT, D_SYMBOLS, D_STATES, matchCount, at, 'D')
+  checkFrequencies(
+    LITERAL_FREQUENCIES_AT,
+    LITERAL_SYMBOLS,
+    LITERAL_STATES,
+    literalCount,
+    at,
+    'literal'
+  )
+  checkRoom(output, written, header.rawBytes, at)
   const end = at + header.size + header.literalPayload + header.lmdPayload
   if (end > input.length) {
     fail(
       at,
-      `${label}: the stream ends inside the block's ${header.literalPayload + header.lmdPayload}-byte payload`
+      `${label()}: the stream ends inside the block's ${header.literalPayload + header.lmdPayload}-byte payload`
     )
   }
   // The bit readers load 4 bytes at a time up to the payload's end; a valid stream always has
   // at least the 4-byte end-of-stream marker after the block.
   if (end + 4 > input.length) fail(end, 'the stream ends without an end-of-stream marker (bvx$)')
-  for (const [payload, bits, what] of [
-    [header.literalPayload, header.literalBits, 'literal'],
-    [header.lmdPayload, header.lmdBits, 'L/M/D']
-  ] as const) {
-    if (payload * 8 + bits < 0)
-      fail(
-        at,
-        `${label}: the ${what} payload of ${payload} bytes can't hold ${bits} bits of padding`
-      )
-  }
+  checkPaddingRoom(header.literalPayload, header.literalBits, at, 'literal')
+  checkPaddingRoom(header.lmdPayload, header.lmdBits, at, 'L/M/D')
   if (literalCount > 0) buildLiteralTable(frequencies, LITERAL_FREQUENCIES_AT, literalTable)
   if (matchCount > 0) {
     buildValueTable(
@@ -344,14 +329,45 @@ function checkHeader(
   }
 }
 
-/** The encoder pads a bit stream's last byte with zero bits above the stream's end. */
-function checkPadding(view: DataView, end: number, bits: number, label: string, what: string) {
-  if (bits < 0 && view.getUint8(end - 1) >>> (8 + bits) !== 0)
-    fail(end - 1, `${label}: the ${what} stream's padding bits are not zero`)
+function checkBitCount(bits: number, at: number, what: string): void {
+  // A v1 header stores the bit counts as plain integers; valid ones are -8..0 (padding bits).
+  if (bits < -8 || bits > 0) fail(at, `${label()}: the ${what} bit count ${bits} is not in -8..0`)
 }
 
-function overrun(start: number, label: string, what: string): never {
-  fail(start, `${label}: the ${what} stream needs more bits than its payload holds`)
+function checkState(state: number, states: number, at: number, what: string): void {
+  if (state >= states) fail(at, `${label()}: the ${what} state ${state} is not below ${states}`)
+}
+
+/** A stream's frequencies must cover all its states; a stream with no symbols may have none. */
+function checkFrequencies(
+  from: number,
+  symbols: number,
+  states: number,
+  used: number,
+  at: number,
+  what: string
+): void {
+  const sum = frequencySum(frequencies, from, symbols)
+  if (sum !== states && (sum !== 0 || used !== 0))
+    fail(at, `${label()}: the ${what} frequencies sum to ${sum}, not ${states}`)
+}
+
+function checkPaddingRoom(payload: number, bits: number, at: number, what: string): void {
+  if (payload * 8 + bits < 0)
+    fail(
+      at,
+      `${label()}: the ${what} payload of ${payload} bytes can't hold ${bits} bits of padding`
+    )
+}
+
+/** The encoder pads a bit stream's last byte with zero bits above the stream's end. */
+function checkPadding(view: DataView, end: number, bits: number, what: string) {
+  if (bits < 0 && view.getUint8(end - 1) >>> (8 + bits) !== 0)
+    fail(end - 1, `${label()}: the ${what} stream's padding bits are not zero`)
+}
+
+function overrun(start: number, what: string): never {
+  fail(start, `${label()}: the ${what} stream needs more bits than its payload holds`)
 }
 
 /**
@@ -360,10 +376,10 @@ function overrun(start: number, label: string, what: string): never {
  * 40 bits) before the check catches it, and the header before the payload keeps those reads in
  * bounds.
  */
-function decodeLiterals(view: DataView, start: number, label: string): void {
+function decodeLiterals(view: DataView, start: number): void {
   const count = header.literalCount
   const payload = header.literalPayload
-  checkPadding(view, start + payload, header.literalBits, label, 'literal')
+  checkPadding(view, start + payload, header.literalBits, 'literal')
   let pos = payload * 8 + header.literalBits
   let s0 = literalStates[0]
   let s1 = literalStates[1]
@@ -377,8 +393,8 @@ function decodeLiterals(view: DataView, start: number, label: string): void {
     const k0 = e0 & 0xff
     const k1 = e1 & 0xff
     pos -= k0 + k1
-    let word = view.getUint32(start + (pos >> 3), true) >>> (pos & 7)
-    s0 = (e0 >>> 16) + ((word >>> k1) & ((1 << k0) - 1))
+    let word = view.getInt32(start + (pos >> 3), true) >> (pos & 7)
+    s0 = (e0 >>> 16) + ((word >> k1) & ((1 << k0) - 1))
     s1 = (e1 >>> 16) + (word & ((1 << k1) - 1))
     literals[i] = e0 >>> 8
     literals[i + 1] = e1 >>> 8
@@ -387,12 +403,12 @@ function decodeLiterals(view: DataView, start: number, label: string): void {
     const k2 = e2 & 0xff
     const k3 = e3 & 0xff
     pos -= k2 + k3
-    word = view.getUint32(start + (pos >> 3), true) >>> (pos & 7)
-    s2 = (e2 >>> 16) + ((word >>> k3) & ((1 << k2) - 1))
+    word = view.getInt32(start + (pos >> 3), true) >> (pos & 7)
+    s2 = (e2 >>> 16) + ((word >> k3) & ((1 << k2) - 1))
     s3 = (e3 >>> 16) + (word & ((1 << k3) - 1))
     literals[i + 2] = e2 >>> 8
     literals[i + 3] = e3 >>> 8
-    if (pos < 0) overrun(start, label, 'literal')
+    if (pos < 0) overrun(start, 'literal')
   }
 }
 
@@ -401,15 +417,9 @@ function decodeLiterals(view: DataView, start: number, label: string): void {
  * As for literals, one triplet (at most 14 + 17 + 23 bits) may dip below the payload's start
  * before the check catches it.
  */
-function decodeMatches(
-  view: DataView,
-  output: Uint8Array,
-  start: number,
-  written: number,
-  label: string
-): number {
+function decodeMatches(view: DataView, output: Uint8Array, start: number, written: number): number {
   const payload = header.lmdPayload
-  checkPadding(view, start + payload, header.lmdBits, label, 'L/M/D')
+  checkPadding(view, start + payload, header.lmdBits, 'L/M/D')
   const end = written + header.rawBytes
   const literalCount = header.literalCount
   let pos = payload * 8 + header.lmdBits
@@ -426,7 +436,7 @@ function decodeMatches(
     let k = e & 31
     let extra = (e >>> 8) & 31
     pos -= k
-    let bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1)
+    let bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
     const l = lBases[ls] + (bits & ((1 << extra) - 1))
     ls = (e >>> 16) + (bits >>> extra)
 
@@ -434,7 +444,7 @@ function decodeMatches(
     k = e & 31
     extra = (e >>> 8) & 31
     pos -= k
-    bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1)
+    bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
     const m = mBases[ms] + (bits & ((1 << extra) - 1))
     ms = (e >>> 16) + (bits >>> extra)
 
@@ -442,25 +452,25 @@ function decodeMatches(
     k = e & 31
     extra = (e >>> 8) & 31
     pos -= k
-    bits = (view.getUint32(start + (pos >> 3), true) >>> (pos & 7)) & ((1 << k) - 1)
+    bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
     // A distance of 0 means "the previous triplet's distance".
     const distance = dBases[ds] + (bits & ((1 << extra) - 1))
     ds = (e >>> 16) + (bits >>> extra)
     if (distance !== 0) d = distance
-    if (pos < 0) overrun(start, label, 'L/M/D')
+    if (pos < 0) overrun(start, 'L/M/D')
 
     if (l > literalCount - lit || l + m > end - o || d === 0 || d > o + l)
-      badTriplet(start + (pos >> 3), label, l, m, d, lit, literalCount, o, end)
+      badTriplet(start + (pos >> 3), l, m, d, lit, literalCount, o, end)
     if (o + l + m <= wideEnd) {
       // Copy in 4-byte words, unconditionally the first literal word and the first 16 match
       // bytes (short runs are the common case, and this spares unpredictable branches). Bytes
       // written past the triplet's end are overwritten by what follows; wideEnd keeps them
       // inside the output.
-      out.setUint32(o, literalWords.getUint32(lit, true), true)
+      out.setInt32(o, literalWords.getInt32(lit, true), true)
       if (l > 4) {
         if (l <= WIDE_COPY_MAX) {
           for (let i = 4; i < l; i += 4)
-            out.setUint32(o + i, literalWords.getUint32(lit + i, true), true)
+            out.setInt32(o + i, literalWords.getInt32(lit + i, true), true)
         } else {
           output.set(literals.subarray(lit, lit + l), o)
         }
@@ -470,11 +480,11 @@ function decodeMatches(
       if (d >= 4 && m <= WIDE_COPY_MAX) {
         // Word by word from d >= 4 back reads only bytes already final, even when overlapping.
         const from = o - d
-        out.setUint32(o, out.getUint32(from, true), true)
-        out.setUint32(o + 4, out.getUint32(from + 4, true), true)
-        out.setUint32(o + 8, out.getUint32(from + 8, true), true)
-        out.setUint32(o + 12, out.getUint32(from + 12, true), true)
-        for (let i = 16; i < m; i += 4) out.setUint32(o + i, out.getUint32(from + i, true), true)
+        out.setInt32(o, out.getInt32(from, true), true)
+        out.setInt32(o + 4, out.getInt32(from + 4, true), true)
+        out.setInt32(o + 8, out.getInt32(from + 8, true), true)
+        out.setInt32(o + 12, out.getInt32(from + 12, true), true)
+        for (let i = 16; i < m; i += 4) out.setInt32(o + i, out.getInt32(from + i, true), true)
       } else {
         copyMatch(output, o, d, m)
       }
@@ -490,14 +500,13 @@ function decodeMatches(
   if (o !== end)
     fail(
       start,
-      `${label}: the block decodes to only ${o - written} of its ${header.rawBytes} bytes`
+      `${label()}: the block decodes to only ${o - written} of its ${header.rawBytes} bytes`
     )
   return o
 }
 
 function badTriplet(
   at: number,
-  label: string,
   l: number,
   m: number,
   d: number,
@@ -507,14 +516,17 @@ function badTriplet(
   end: number
 ): never {
   if (l > literalCount - lit)
-    fail(at, `${label}: a literal run of ${l} needs more than the block's ${literalCount} literals`)
+    fail(
+      at,
+      `${label()}: a literal run of ${l} needs more than the block's ${literalCount} literals`
+    )
   if (l + m > end - o)
-    fail(at, `${label}: the block decodes to more than its ${header.rawBytes} bytes`)
+    fail(at, `${label()}: the block decodes to more than its ${header.rawBytes} bytes`)
   if (d === 0)
-    fail(at, `${label}: a match repeats the previous distance, but there is none in this block`)
+    fail(at, `${label()}: a match repeats the previous distance, but there is none in this block`)
   fail(
     at,
-    `${label}: match distance ${d} reaches before the start of the output (at output byte ${o + l})`
+    `${label()}: match distance ${d} reaches before the start of the output (at output byte ${o + l})`
   )
 }
 
@@ -585,20 +597,19 @@ function decodeLzvn(
   payloadEnd: number,
   output: Uint8Array,
   written: number,
-  size: number,
-  label: string
+  size: number
 ): void {
   const end = written + size
   let o = written
   let d = 0
   for (;;) {
     if (at >= payloadEnd)
-      fail(at, `${label}: the LZVN payload ends without an end-of-stream opcode`)
+      fail(at, `${label()}: the LZVN payload ends without an end-of-stream opcode`)
     const op = input[at]
     const kind = LZVN_KINDS[op]
     const opSize = LZVN_OPCODE_SIZES[kind]
-    if (kind === UNDEFINED) fail(at, `${label}: undefined LZVN opcode ${hex(op)}`)
-    if (at + opSize > payloadEnd) fail(at, `${label}: LZVN opcode ${hex(op)} is cut short`)
+    if (kind === UNDEFINED) fail(at, `${label()}: undefined LZVN opcode ${hex(op)}`)
+    if (at + opSize > payloadEnd) fail(at, `${label()}: LZVN opcode ${hex(op)} is cut short`)
     let l = 0
     let m = 0
     switch (kind) {
@@ -640,29 +651,29 @@ function decodeLzvn(
         if (at !== payloadEnd)
           fail(
             at,
-            `${label}: ${countOf(payloadEnd - at, 'byte')} after the LZVN end-of-stream opcode`
+            `${label()}: ${countOf(payloadEnd - at, 'byte')} after the LZVN end-of-stream opcode`
           )
         if (o !== end)
-          fail(at, `${label}: the block decodes to only ${o - written} of its ${size} bytes`)
+          fail(at, `${label()}: the block decodes to only ${o - written} of its ${size} bytes`)
         return
     }
     const opAt = at
     at += opSize
     if (l > 0) {
-      if (l > payloadEnd - at) fail(opAt, `${label}: ${l} literals run past the LZVN payload`)
-      if (l > end - o) fail(opAt, `${label}: the block decodes to more than its ${size} bytes`)
+      if (l > payloadEnd - at) fail(opAt, `${label()}: ${l} literals run past the LZVN payload`)
+      if (l > end - o) fail(opAt, `${label()}: the block decodes to more than its ${size} bytes`)
       for (let i = 0; i < l; i++) output[o + i] = input[at + i]
       at += l
       o += l
     }
     if (m > 0) {
-      if (d === 0) fail(opAt, `${label}: an LZVN match has distance 0`)
+      if (d === 0) fail(opAt, `${label()}: an LZVN match has distance 0`)
       if (d > o)
         fail(
           opAt,
-          `${label}: match distance ${d} reaches before the start of the output (at output byte ${o})`
+          `${label()}: match distance ${d} reaches before the start of the output (at output byte ${o})`
         )
-      if (m > end - o) fail(opAt, `${label}: the block decodes to more than its ${size} bytes`)
+      if (m > end - o) fail(opAt, `${label()}: the block decodes to more than its ${size} bytes`)
       copyMatch(output, o, d, m)
       o += m
     }
