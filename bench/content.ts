@@ -2,9 +2,8 @@
 // sample-archive.ts), measured from outside by running dist/index.js against the simulator.
 //  - identity: the read of the whole archive before any request ("Checking inputs" in the job
 //    summary), as decoded MiB/s and the action's peak RSS, for a raw, a mixed (textures and text)
-//    and a text-heavy 1 GiB pack, on one thread (testing hook) and with worker threads; and the
-//    LZFSE decoder alone against Apple's reference decoder over the same blocks, when
-//    LZFSE_REFERENCE names its binary.
+//    and a text-heavy 1 GiB pack and a 4 GiB mixed one; and the LZFSE decoder alone against
+//    Apple's reference decoder over the same blocks, when LZFSE_REFERENCE names its binary.
 //  - first release: 1 GiB mixed pack, the pass included, against a bare client measured in the
 //    same run (reserve, the same operations PUT 8 at a time with the MD5 read beside them, commit).
 //  - no change: 8 packs × 128 MiB released, then rebuilt with new times (same content) and
@@ -39,7 +38,7 @@ const RUNS = 3
 
 type Kind = 'raw' | 'mixed' | 'text'
 
-/** A 1 GiB pack of `kind` in `dir` (written once per benchmark run). */
+/** A pack of `kind` and `bytes` of file contents in `dir` (written once per benchmark run). */
 export async function contentPack(dir: string, kind: Kind, bytes = GiB, seed = 1) {
   const path = join(dir, `${kind}-${bytes}-${seed}.aar`)
   const files: ArchiveFileSpec[] =
@@ -67,12 +66,12 @@ const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 /** One dry run: the pass is all the action does before its first request. */
-async function checkOnce(path: string, env: Record<string, string>) {
+async function checkOnce(path: string) {
   const sim = await startSimulator(WIDE_AREA)
   try {
     const run = await runAction(
       simulatorInputs(sim, { identifier: 'bench', archivePath: path }, { 'dry-run': 'true' }),
-      { timeoutMs: 600_000, env }
+      { timeoutMs: 600_000 }
     )
     if (run.exitCode !== 0) throw new Error(`the action failed:\n${run.stdout.slice(-2000)}`)
     return { checkS: phaseS(run, 'Checking inputs'), peakRssMB: (run.peakRssBytes ?? 0) / 1e6 }
@@ -85,11 +84,18 @@ export interface IdentityCase {
   pack: Kind
   fileMB: number
   decodedMiB: number
-  threads: 'one' | 'workers'
   checkS: number
   decodedMiBs: number
   peakRssMB: number
 }
+
+/** The packs of the identity pass: 1 GiB of each kind, and a 4 GiB mixed one for the memory. */
+const IDENTITY_PACKS: { kind: Kind; bytes: number }[] = [
+  { kind: 'raw', bytes: GiB },
+  { kind: 'mixed', bytes: GiB },
+  { kind: 'text', bytes: GiB },
+  { kind: 'mixed', bytes: 4 * GiB }
+]
 
 export async function identityCases(dir: string): Promise<{
   cases: IdentityCase[]
@@ -97,29 +103,22 @@ export async function identityCases(dir: string): Promise<{
 }> {
   const cases: IdentityCase[] = []
   const decoder: Record<string, unknown>[] = []
-  for (const kind of ['raw', 'mixed', 'text'] as Kind[]) {
-    const pack = await contentPack(dir, kind)
+  for (const { kind, bytes } of IDENTITY_PACKS) {
+    const pack = await contentPack(dir, kind, bytes)
     const fileMB = (await stat(pack.path)).size / 1e6
-    for (const threads of ['one', 'workers'] as const) {
-      process.stderr.write(
-        `identity pass: ${kind} pack, ${threads === 'one' ? 'one thread' : 'workers'}…\n`
-      )
-      const env: Record<string, string> =
-        threads === 'one' ? { ASSET_PACK_RELEASE_READ_THREADS: '0' } : {}
-      const runs = []
-      for (let i = 0; i < RUNS; i++) runs.push(await checkOnce(pack.path, env))
-      const checkS = median(runs.map((r) => r.checkS))
-      cases.push({
-        pack: kind,
-        fileMB,
-        decodedMiB: pack.rawSize / MiB,
-        threads,
-        checkS,
-        decodedMiBs: pack.rawSize / MiB / checkS,
-        peakRssMB: Math.max(...runs.map((r) => r.peakRssMB))
-      })
-    }
-    if (kind !== 'raw')
+    process.stderr.write(`identity pass: ${bytes / GiB} GiB ${kind} pack…\n`)
+    const runs = []
+    for (let i = 0; i < RUNS; i++) runs.push(await checkOnce(pack.path))
+    const checkS = median(runs.map((r) => r.checkS))
+    cases.push({
+      pack: kind,
+      fileMB,
+      decodedMiB: pack.rawSize / MiB,
+      checkS,
+      decodedMiBs: pack.rawSize / MiB / checkS,
+      peakRssMB: Math.max(...runs.map((r) => r.peakRssMB))
+    })
+    if (kind !== 'raw' && bytes === GiB)
       decoder.push({ pack: kind, ...(await decoderAgainstReference(dir, pack.path)) })
   }
   return { cases, decoder }

@@ -320,10 +320,10 @@ async function identity(dir: string) {
   console.log(
     '\nidentity pass (the whole archive read before any request; dry runs of dist/index.js)'
   )
-  console.log('pack   file MB  decoded MiB  threads  check s  decoded MiB/s  peak RSS MB')
+  console.log('pack   file MB  decoded MiB  check s  decoded MiB/s  peak RSS MB')
   for (const c of cases)
     console.log(
-      `${c.pack.padEnd(5)}  ${c.fileMB.toFixed(0).padStart(7)}  ${c.decodedMiB.toFixed(0).padStart(11)}  ${c.threads.padEnd(7)}  ${c.checkS.toFixed(2).padStart(7)}  ${c.decodedMiBs.toFixed(0).padStart(13)}  ${c.peakRssMB.toFixed(0).padStart(11)}`
+      `${c.pack.padEnd(5)}  ${c.fileMB.toFixed(0).padStart(7)}  ${c.decodedMiB.toFixed(0).padStart(11)}  ${c.checkS.toFixed(2).padStart(7)}  ${c.decodedMiBs.toFixed(0).padStart(13)}  ${c.peakRssMB.toFixed(0).padStart(11)}`
     )
   for (const d of decoder) console.log(`LZFSE decoder alone: ${JSON.stringify(d)}`)
   return { cases, decoder }

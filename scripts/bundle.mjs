@@ -1,5 +1,5 @@
 // `npm run bundle`: dist/ from src/ with ncc: the action (dist/index.js) and the bundles it loads
-// on demand (dist/cache/, dist/github/, dist/archive-worker/), built at once into .dist-build/ and
+// on demand (dist/cache/, dist/github/), built at once into .dist-build/ and
 // then put in place of dist/. Each ncc run type-checks the project, so running them side by side
 // halves the wait.
 import { spawn } from 'node:child_process'
@@ -8,8 +8,7 @@ import { rm, rename } from 'node:fs/promises'
 const BUILDS = [
   ['src/index.ts', '.dist-build'],
   ['src/bundles/cache-entry.ts', '.dist-build/cache'],
-  ['src/bundles/github-entry.ts', '.dist-build/github'],
-  ['src/archive/worker.ts', '.dist-build/archive-worker']
+  ['src/bundles/github-entry.ts', '.dist-build/github']
 ]
 
 function ncc(entry, out) {

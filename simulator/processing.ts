@@ -111,7 +111,7 @@ export class Processing {
         }
       ]
     }
-    const reading = await readArchive(wholePath, file.fileSize, { threads: 0 })
+    const reading = await readArchive(wholePath, file.fileSize)
     if ('problem' in reading)
       return [
         { code: 'ASSET_PACK_INVALID_ARCHIVE', description: `${file.fileName} ${reading.problem}` }

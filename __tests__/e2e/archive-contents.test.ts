@@ -3,11 +3,8 @@
 // container, block size); other content has another; a damaged archive is refused before any
 // request, naming the block and the byte; an archive without Manifest.json is a warning; an LZMA
 // archive is checked as a block chain only.
-import { existsSync } from 'node:fs'
 import { readFile, truncate, writeFile } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { deflateSync } from 'node:zlib'
 import { encodeLzfse } from '../../scripts/lzfse-encoder.js'
 import { runAction, type ActionRun } from '../../scripts/run-action.js'
@@ -24,11 +21,6 @@ import {
 } from '../../scripts/sample-archive.js'
 import { sampleManifest } from '../../scripts/sample-pack.js'
 import { IDENTIFIER, inputsFor, setUp, type Harness } from '../helpers/simulator.js'
-
-/** Where dist/index.js starts its worker threads from. */
-const WORKER_BUNDLE = fileURLToPath(new URL('../../dist/archive-worker/index.js', import.meta.url))
-/** The action reads archives of at least this many decoded bytes on worker threads. */
-const THREADS_FROM_BYTES = 16 * MiB
 
 const MANIFEST = sampleManifest(IDENTIFIER)
 const puts = (h: Harness) => h.sim.requests.filter((r) => r.method === 'PUT')
@@ -91,10 +83,6 @@ function release(
 ) {
   return runAction(inputsFor(h, { 'archive-path': archivePath, ...extra }), { env })
 }
-
-/** Worker threads started from dist/archive-worker/, as NODE_DEBUG=worker logs them. */
-const archiveWorkers = (run: ActionRun) =>
-  run.stderr.split('\n').filter((l) => /create new worker .*archive-worker/.test(l)).length
 
 /** The `::error title=Invalid input::` annotation the run ended with. */
 const inputError = (run: ActionRun) =>
@@ -271,8 +259,7 @@ describe('content-id', () => {
     expect(new Set(ids).size).toBe(builds.length)
   })
 
-  test('a 24 MiB LZFSE archive of many files, read on worker threads, has the content-id of its raw twin', async () => {
-    expect(existsSync(WORKER_BUNDLE)).toBe(true)
+  test('a 24 MiB LZFSE archive of many files has the content-id of its raw twin', async () => {
     const h = await setUp({ upload: { partSize: 8 * MiB } })
     const files = texturePack(24 * MiB, 5)
     expect(files.length).toBeGreaterThan(20)
@@ -283,22 +270,12 @@ describe('content-id', () => {
       container: 'raw',
       packagedAt: DEFAULT_PACKAGED_AT + 60
     })
-    // Both are larger than the size from which a compressed archive is read with a worker thread.
-    expect((await readFile(raw)).length).toBeGreaterThanOrEqual(THREADS_FROM_BYTES)
-
-    // Node's debug log of worker threads shows the read's workers starting: hashing lanes besides
-    // the main thread's (none on a single core).
-    const threads = { NODE_DEBUG: 'worker' }
-    const several = availableParallelism() > 1
-    const first = await release(h, lzfse, {}, threads)
+    const first = await release(h, lzfse)
     expect(first.exitCode).toBe(0)
-    expect(archiveWorkers(first) > 0).toBe(several)
     expect(first.stdout).toMatch(
       /textures\.aar: [\d.]+ MiB compressed Apple Archive \(LZFSE\), \d+ entries read whole/
     )
-    // The raw twin has nothing to decode: its hashing stays on the main thread.
-    const twin = await release(h, raw, {}, threads)
-    expect(archiveWorkers(twin)).toBe(0)
+    const twin = await release(h, raw)
     expect(twin.exitCode).toBe(0)
     expect(twin.outputs['content-id']).toMatch(/^[0-9a-f]{64}$/)
     expect(twin.outputs['content-id']).toBe(first.outputs['content-id'])

@@ -861,7 +861,7 @@ export async function archiveFuzzTargets(): Promise<AsyncFuzzTarget[]> {
       async run(input) {
         writeSync(fd, input, 0, input.length, 0)
         ftruncateSync(fd, input.length)
-        const read = await readArchive(path, input.length, { threads: 0, lanes: 2 })
+        const read = await readArchive(path, input.length)
         if ('problem' in read) {
           if (!isSentence(read.problem))
             throw new Error(`a problem that is not a sentence: ${JSON.stringify(read.problem)}`)
