@@ -431,30 +431,39 @@ function decodeMatches(view: DataView, output: Uint8Array, start: number, writte
   let o = written
   let lit = 0
   let d = 0
+  // The tables as locals: the loop below runs once per triplet, millions of times per archive.
+  const lt = lTable
+  const lb = lBases
+  const mt = mTable
+  const mb = mBases
+  const dt = dTable
+  const db = dBases
+  const lits = literals
+  const litWords = literalWords
   for (let n = header.matchCount; n > 0; n--) {
-    let e = lTable[ls]
+    let e = lt[ls]
     let k = e & 31
     let extra = (e >>> 8) & 31
     pos -= k
     let bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
-    const l = lBases[ls] + (bits & ((1 << extra) - 1))
+    const l = lb[ls] + (bits & ((1 << extra) - 1))
     ls = (e >>> 16) + (bits >>> extra)
 
-    e = mTable[ms]
+    e = mt[ms]
     k = e & 31
     extra = (e >>> 8) & 31
     pos -= k
     bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
-    const m = mBases[ms] + (bits & ((1 << extra) - 1))
+    const m = mb[ms] + (bits & ((1 << extra) - 1))
     ms = (e >>> 16) + (bits >>> extra)
 
-    e = dTable[ds]
+    e = dt[ds]
     k = e & 31
     extra = (e >>> 8) & 31
     pos -= k
     bits = (view.getInt32(start + (pos >> 3), true) >> (pos & 7)) & ((1 << k) - 1)
     // A distance of 0 means "the previous triplet's distance".
-    const distance = dBases[ds] + (bits & ((1 << extra) - 1))
+    const distance = db[ds] + (bits & ((1 << extra) - 1))
     ds = (e >>> 16) + (bits >>> extra)
     if (distance !== 0) d = distance
     if (pos < 0) overrun(start, 'L/M/D')
@@ -466,13 +475,12 @@ function decodeMatches(view: DataView, output: Uint8Array, start: number, writte
       // bytes (short runs are the common case, and this spares unpredictable branches). Bytes
       // written past the triplet's end are overwritten by what follows; wideEnd keeps them
       // inside the output.
-      out.setInt32(o, literalWords.getInt32(lit, true), true)
+      out.setInt32(o, litWords.getInt32(lit, true), true)
       if (l > 4) {
         if (l <= WIDE_COPY_MAX) {
-          for (let i = 4; i < l; i += 4)
-            out.setInt32(o + i, literalWords.getInt32(lit + i, true), true)
+          for (let i = 4; i < l; i += 4) out.setInt32(o + i, litWords.getInt32(lit + i, true), true)
         } else {
-          output.set(literals.subarray(lit, lit + l), o)
+          output.set(lits.subarray(lit, lit + l), o)
         }
       }
       o += l
@@ -490,7 +498,7 @@ function decodeMatches(view: DataView, output: Uint8Array, start: number, writte
       }
       o += m
     } else {
-      for (let i = 0; i < l; i++) output[o + i] = literals[lit + i]
+      for (let i = 0; i < l; i++) output[o + i] = lits[lit + i]
       o += l
       lit += l
       copyMatch(output, o, d, m)
