@@ -28,7 +28,6 @@ export class BlockReader {
   private readonly payload: Uint8Array
   /** A block's bytes as the walk gets them. */
   private readonly decoded: Uint8Array
-  private closed = false
 
   constructor(path: string, blocks: Block[]) {
     this.fd = openSync(path, 'r')
@@ -60,8 +59,7 @@ export class BlockReader {
   }
 
   close(): void {
-    if (!this.closed) closeSync(this.fd)
-    this.closed = true
+    closeSync(this.fd)
   }
 
   private readFully(into: Uint8Array, position: number): void {
