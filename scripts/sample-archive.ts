@@ -279,11 +279,8 @@ class ContainerWriter {
     const encoded = this.container === 'lzfse' ? encodeLzfse(raw) : deflateSync(raw)
     // A block that does not shrink is stored as it is.
     const payload = encoded.length < raw.length ? encoded : raw
-    const header = Buffer.alloc(16)
-    header.writeBigUInt64BE(BigInt(raw.length), 0)
-    header.writeBigUInt64BE(BigInt(payload.length), 8)
     this.blocks++
-    await this.write([header, payload])
+    await this.write([pbzBlockHeader(raw.length, payload.length), payload])
   }
 
   get size(): number {
@@ -294,6 +291,38 @@ class ContainerWriter {
     const { bytesWritten } = await this.file.writev(buffers, this.position)
     this.position += bytesWritten
   }
+}
+
+/** A pbz? block's 16-byte header: its raw size and its stored size, u64 big-endian. */
+export function pbzBlockHeader(rawSize: number, storedSize: number): Buffer {
+  const header = Buffer.alloc(16)
+  header.writeBigUInt64BE(BigInt(rawSize), 0)
+  header.writeBigUInt64BE(BigInt(storedSize), 8)
+  return header
+}
+
+/**
+ * `stream` in a pbz? container held in memory (for tests): the 12-byte header (magic, u64 BE block
+ * size), then blocks of `blockSize` raw bytes, each `encode`d and stored as it is when that is not
+ * smaller, as ba-package does.
+ */
+export function pbzContainer(
+  stream: Buffer,
+  letter: string,
+  blockSize: number,
+  encode: (raw: Buffer) => Buffer
+): Buffer {
+  const head = Buffer.alloc(12)
+  head.write(`pbz${letter}`, 0, 'latin1')
+  head.writeBigUInt64BE(BigInt(blockSize), 4)
+  const parts: Buffer[] = [head]
+  for (let at = 0; at < stream.length; at += blockSize) {
+    const raw = stream.subarray(at, at + blockSize)
+    const encoded = encode(raw)
+    const payload = encoded.length < raw.length ? encoded : raw
+    parts.push(pbzBlockHeader(raw.length, payload.length), payload)
+  }
+  return Buffer.concat(parts)
 }
 
 /** Writes an archive at `path` as ba-package would (see SampleArchiveOptions for the choices). */

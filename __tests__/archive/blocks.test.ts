@@ -2,6 +2,7 @@
 // in reused buffers; a block that decodes to other than its declared size is a BlockDamage naming
 // the block and the file offset.
 import { randomBytes } from 'node:crypto'
+import { closeSync, openSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,25 +51,27 @@ test('stored, LZFSE and zlib blocks come out as their exact bytes, in order', as
   const raws = [randomBytes(5000), text(70_000, 1), text(40_000, 2), text(3, 3), randomBytes(1)]
   const codecs: Codec[] = ['stored', 'lzfse', 'zlib', 'lzfse', 'stored']
   const { path, list } = await blockFile(raws.map((raw, i) => ({ codec: codecs[i], raw })))
-  const reader = new BlockReader(path, list)
+  const fd = openSync(path, 'r')
+  const reader = new BlockReader(fd, list)
   try {
     list.forEach((block, i) => expect(Buffer.from(reader.read(block))).toEqual(raws[i]))
   } finally {
-    reader.close()
+    closeSync(fd)
   }
 })
 
 test('the bytes handed on are valid until the next read, which reuses the buffer', async () => {
   const raws = [text(8000, 1), text(8000, 2)]
   const { path, list } = await blockFile(raws.map((raw) => ({ codec: 'lzfse' as const, raw })))
-  const reader = new BlockReader(path, list)
+  const fd = openSync(path, 'r')
+  const reader = new BlockReader(fd, list)
   try {
     const first = reader.read(list[0])
     expect(Buffer.from(first)).toEqual(raws[0])
     reader.read(list[1])
     expect(Buffer.from(first)).toEqual(raws[1])
   } finally {
-    reader.close()
+    closeSync(fd)
   }
 })
 
@@ -89,7 +92,8 @@ test.each([
     { codec: 'stored', raw: randomBytes(100) },
     { codec, raw, payload, rawSize }
   ])
-  const reader = new BlockReader(path, list)
+  const fd = openSync(path, 'r')
+  const reader = new BlockReader(fd, list)
   try {
     reader.read(list[0])
     const damage = (() => {
@@ -104,7 +108,7 @@ test.each([
     expect((damage as BlockDamage).problem).toContain(message)
     expect((damage as BlockDamage).fileOffset).toBeGreaterThanOrEqual(list[1].fileOffset)
   } finally {
-    reader.close()
+    closeSync(fd)
   }
 })
 
@@ -113,7 +117,8 @@ test('a damaged LZFSE block names the byte of the file where it is wrong', async
   const payload = Buffer.from(encodeLzfse(raw))
   payload.write('bvxQ', 0, 'latin1')
   const { path, list } = await blockFile([{ codec: 'lzfse', raw, payload }])
-  const reader = new BlockReader(path, list)
+  const fd = openSync(path, 'r')
+  const reader = new BlockReader(fd, list)
   try {
     expect(() => reader.read(list[0])).toThrow(BlockDamage)
     try {
@@ -123,18 +128,19 @@ test('a damaged LZFSE block names the byte of the file where it is wrong', async
       expect((error as BlockDamage).fileOffset).toBe(list[0].fileOffset)
     }
   } finally {
-    reader.close()
+    closeSync(fd)
   }
 })
 
 test('a file shorter than its blocks say is an error, not a short block', async () => {
   const { path, list } = await blockFile([{ codec: 'stored', raw: randomBytes(100) }])
-  const reader = new BlockReader(path, [{ ...list[0], storedSize: 200, rawSize: 200 }])
+  const fd = openSync(path, 'r')
+  const reader = new BlockReader(fd, [{ ...list[0], storedSize: 200, rawSize: 200 }])
   try {
     expect(() => reader.read({ ...list[0], storedSize: 200, rawSize: 200 })).toThrow(
       /the file ended at byte 116 while reading a block/
     )
   } finally {
-    reader.close()
+    closeSync(fd)
   }
 })

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { encodeLzfse } from '../../scripts/lzfse-encoder.js'
+import { pbzBlockHeader, pbzContainer } from '../../scripts/sample-archive.js'
 import { readArchive, type ArchiveReading } from '../../src/archive/index.js'
 import {
   blobField,
@@ -40,17 +41,7 @@ function pbz(
   stream: Buffer,
   { letter = 'z', blockSize = 64 * 1024, encode = (b: Buffer): Buffer => deflateSync(b) } = {}
 ): Buffer {
-  const head = Buffer.alloc(12)
-  head.write(`pbz${letter}`, 0, 'latin1')
-  head.writeBigUInt64BE(BigInt(blockSize), 4)
-  const blocks: Buffer[] = [head]
-  for (let at = 0; at < stream.length; at += blockSize) {
-    const raw = stream.subarray(at, at + blockSize)
-    const encoded = encode(raw)
-    const payload = encoded.length < raw.length ? encoded : raw
-    blocks.push(blockHeader(raw.length, payload.length), payload)
-  }
-  return Buffer.concat(blocks)
+  return pbzContainer(stream, letter, blockSize, encode)
 }
 
 /** pbz? letters and their encoders: stored, LZFSE, zlib. */
@@ -59,13 +50,6 @@ const CODECS: [string, (b: Buffer) => Buffer][] = [
   ['e', encodeLzfse],
   ['z', (b) => deflateSync(b)]
 ]
-
-function blockHeader(raw: number, stored: number): Buffer {
-  const header = Buffer.alloc(16)
-  header.writeBigUInt64BE(BigInt(raw), 0)
-  header.writeBigUInt64BE(BigInt(stored), 8)
-  return header
-}
 
 interface PackOptions {
   time?: number
@@ -206,7 +190,7 @@ describe('damage is refused, saying where', () => {
     const payload = deflateSync(stream)
     const fewer = Buffer.concat([
       pbz(Buffer.alloc(0), { blockSize: 1 << 20 }),
-      blockHeader(stream.length + 10, payload.length),
+      pbzBlockHeader(stream.length + 10, payload.length),
       payload
     ])
     expect(await read(fewer)).toEqual({
@@ -214,7 +198,7 @@ describe('damage is refused, saying where', () => {
     })
     const more = Buffer.concat([
       pbz(Buffer.alloc(0), { blockSize: 1 << 20 }),
-      blockHeader(stream.length - 10, payload.length),
+      pbzBlockHeader(stream.length - 10, payload.length),
       payload
     ])
     expect(await read(more)).toMatchObject({

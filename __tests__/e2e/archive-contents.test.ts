@@ -13,6 +13,7 @@ import {
   MiB,
   archivedManifest,
   noise,
+  pbzContainer,
   sampleEntryHeader,
   texturePack,
   writeSampleArchive,
@@ -122,21 +123,13 @@ function chain(bytes: Buffer): { blockSize: number; blocks: ChainBlock[] } {
 
 /** `stream` in a pbz? container of `blockSize` blocks, each stored when it does not shrink. */
 function pbz(stream: Buffer, letter: 'e' | 'z' | 'x', blockSize: number): Buffer {
-  const head = Buffer.alloc(12)
-  head.write(`pbz${letter}`, 0, 'latin1')
-  head.writeBigUInt64BE(BigInt(blockSize), 4)
-  const parts: Buffer[] = [head]
-  for (let at = 0; at < stream.length; at += blockSize) {
-    const raw = stream.subarray(at, at + blockSize)
-    // No LZMA encoder here: a pbzx block's payload is a stand-in the action never decodes.
-    const encoded = letter === 'e' ? encodeLzfse(raw) : deflateSync(raw)
-    const payload = encoded.length < raw.length ? encoded : raw
-    const header = Buffer.alloc(16)
-    header.writeBigUInt64BE(BigInt(raw.length), 0)
-    header.writeBigUInt64BE(BigInt(payload.length), 8)
-    parts.push(header, payload)
-  }
-  return Buffer.concat(parts)
+  // No LZMA encoder here: a pbzx block's payload is a stand-in the action never decodes.
+  return pbzContainer(
+    stream,
+    letter,
+    blockSize,
+    letter === 'e' ? encodeLzfse : (b) => deflateSync(b)
+  )
 }
 
 interface StreamEntry {

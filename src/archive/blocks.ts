@@ -6,7 +6,7 @@
 //
 // Why not worker threads: a worker is a whole Node.js environment, about 20 MB on Node 24, and
 // about 17 MB of it stay resident after it ends (measured), which breaks the run's memory bound.
-import { closeSync, openSync, readSync } from 'node:fs'
+import { readSync } from 'node:fs'
 import { inflateSync } from 'node:zlib'
 import type { Block } from './container.js'
 import { decodeLzfse, LzfseError } from './lzfse.js'
@@ -22,15 +22,17 @@ export class BlockDamage extends Error {
   }
 }
 
+/** Reads the blocks of the archive open as `fd` (the caller's, which it closes). */
 export class BlockReader {
-  private readonly fd: number
   /** A compressed block's payload. */
   private readonly payload: Uint8Array
   /** A block's bytes as the walk gets them. */
   private readonly decoded: Uint8Array
 
-  constructor(path: string, blocks: Block[]) {
-    this.fd = openSync(path, 'r')
+  constructor(
+    private readonly fd: number,
+    blocks: Block[]
+  ) {
     let largestPayload = 0
     let largestRaw = 0
     for (const b of blocks) {
@@ -56,10 +58,6 @@ export class BlockReader {
     if (block.codec === 'lzfse') lzfse(payload, output, block)
     else zlib(payload, output, block)
     return output
-  }
-
-  close(): void {
-    closeSync(this.fd)
   }
 
   private readFully(into: Uint8Array, position: number): void {

@@ -50,19 +50,23 @@ export async function readArchive(
   size: number
 ): Promise<ArchiveReading | { problem: string }> {
   const fd = openSync(path, 'r')
-  let container: Container | { problem: string }
   try {
-    container = readContainer(fd, size)
+    return await readOpen(fd, size)
   } finally {
     closeSync(fd)
   }
+}
+
+/** readArchive on the file open as `fd`: the container, then every block through the walk. */
+async function readOpen(fd: number, size: number): Promise<ArchiveReading | { problem: string }> {
+  const container = readContainer(fd, size)
   if ('problem' in container) return container
   const { kind, blocks, rawSize, unreadable } = container
   const counted = container.raw ? 0 : blocks.length
   if (unreadable) return { kind, rawSize, blocks: counted, entries: 0, unread: unreadable }
   const contents = new Contents()
   const walker = new EntryWalker(rawSize, contents)
-  const reader = new BlockReader(path, blocks)
+  const reader = new BlockReader(fd, blocks)
   try {
     for (const block of blocks) {
       const problem = walker.push(reader.read(block))
@@ -81,8 +85,6 @@ export async function readArchive(
     if (error instanceof ReadProblem) return { problem: error.message }
     if (error instanceof BlockDamage) return { problem: blockProblem(container, error) }
     throw error
-  } finally {
-    reader.close()
   }
 }
 
